@@ -1,0 +1,46 @@
+# skillrun: `make demo` and `make test` are the whole quick start; both install what they need.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/skillrun
+TAGS := seccomp netgo osusergo
+LDFLAGS := -s -w -extldflags "-static"
+export CGO_ENABLED := 1
+# A user the end-to-end tests run unprivileged sandboxes as, when they are run as root.
+TEST_USER ?= skillrun-test
+
+.PHONY: build demo test test-unit test-e2e bench lint deps clean help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+deps: ## install the C library skillrun links statically (Debian's libseccomp-dev)
+	@if ! pkg-config --exists libseccomp 2>/dev/null || [ ! -e "$$(pkg-config --variable=libdir libseccomp 2>/dev/null)/libseccomp.a" ]; then \
+		echo "skillrun: installing libseccomp-dev and pkg-config (needed to build)"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp-dev pkg-config >/dev/null; \
+	fi
+
+build: deps ## build the static binary bin/skillrun
+	$(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/skillrun
+
+demo: build ## run the bundled example: work in a workspace, attacks stopped
+	$(GO) run ./examples/demo $(abspath $(BIN))
+
+test-user:
+	@if [ "$$(id -u)" = 0 ] && ! id -u $(TEST_USER) >/dev/null 2>&1; then \
+		echo "skillrun: creating the unprivileged test user $(TEST_USER)"; \
+		useradd --system --no-create-home --shell /usr/sbin/nologin $(TEST_USER); \
+	fi
+
+test: build test-user ## vet, unit tests (race) and end-to-end tests, as root and as $(TEST_USER)
+	$(GO) vet -tags '$(TAGS)' ./...
+	@test -z "$$(gofmt -l cmd sandbox policy profiles test examples)" || { gofmt -l cmd sandbox policy profiles test examples; echo "gofmt needed"; exit 1; }
+	$(GO) test -race -count=1 ./policy/... ./profiles/...
+	$(GO) test -tags '$(TAGS)' -count=1 ./cmd/... ./sandbox/...
+	SKILLRUN_BIN=$(abspath $(BIN)) SKILLRUN_TEST_USER=$(TEST_USER) $(GO) test -tags '$(TAGS)' -count=1 -timeout 20m ./test/...
+
+bench: build ## per-command overhead and peak RSS against bare exec (and bwrap if installed)
+	SKILLRUN_BIN=$(abspath $(BIN)) $(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 1x -count 1 ./test/...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,33 @@
+// Command skillrun runs an AI agent's or a skill's shell command in a sandbox that gives it exactly
+// its granted capabilities: `skillrun [flags] -- CMD [ARGS...]` or `skillrun [flags] -c STRING`.
+//
+// The same binary is also libcontainer's init and the in-sandbox stage; main dispatches on the
+// first argument before the CLI sees it.
+package main
+
+import (
+	"os"
+
+	"github.com/opencontainers/runc/libcontainer"
+	_ "github.com/opencontainers/runc/libcontainer/nsenter" // namespace setup before the Go runtime
+
+	"github.com/skillrun/skillrun/sandbox"
+)
+
+func init() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "init":
+			// libcontainer re-executes this binary as the container's init; it never returns.
+			libcontainer.Init()
+		case sandbox.StageArg:
+			sandbox.StageMain(os.Args[2:])
+		case sandbox.ProbeArg:
+			os.Exit(0)
+		}
+	}
+}
+
+func main() {
+	os.Exit(runCLI(os.Args, os.Stdin, os.Stdout, os.Stderr))
+}

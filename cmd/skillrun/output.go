@@ -1,0 +1,72 @@
+package main
+
+// Output rules: everything skillrun says goes to stderr (stdout belongs to the command) as
+// "skillrun: error: …" followed by zero or more "skillrun: hint: …" lines, lowercase, no trailing
+// period; a hint gives the exact command to run where there is one.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/skillrun/skillrun/policy"
+	"github.com/skillrun/skillrun/profiles"
+	"github.com/skillrun/skillrun/sandbox"
+)
+
+// hinted is an error with the hints to print after it and the status to exit with.
+type hinted struct {
+	err    error
+	status int
+	hints  []string
+}
+
+func (h *hinted) Error() string { return h.err.Error() }
+func (h *hinted) Unwrap() error { return h.err }
+
+func withHints(status int, err error, hints ...string) error {
+	return &hinted{err: err, status: status, hints: hints}
+}
+
+// report prints err with its hints and returns the exit status it calls for.
+func report(w io.Writer, err error) int {
+	status, hints := classify(err)
+	fmt.Fprintf(w, "skillrun: error: %s\n", oneLine(err.Error()))
+	for _, h := range hints {
+		fmt.Fprintf(w, "skillrun: hint: %s\n", h)
+	}
+	return status
+}
+
+func classify(err error) (int, []string) {
+	var h *hinted
+	if errors.As(err, &h) {
+		return h.status, h.hints
+	}
+	var u usageError
+	switch {
+	case errors.As(err, &u):
+		return exitFailed, []string{"see the flags with: skillrun --help"}
+	case errors.Is(err, profiles.ErrUnknown):
+		return exitFailed, []string{"list the built-in profiles in: skillrun --help; the default is agent"}
+	case errors.Is(err, policy.ErrWorkspace):
+		return exitFailed, []string{"run from inside your project, or name it: skillrun --workspace DIR -- CMD"}
+	case errors.Is(err, policy.ErrCwd):
+		return exitFailed, []string{"cd into the workspace first, or name the directory you are in: skillrun --workspace \"$PWD\" -- CMD"}
+	case errors.Is(err, sandbox.ErrUnsupported):
+		return exitFailed, []string{"see what this machine can enforce with: skillrun doctor",
+			"allow unprivileged user namespaces (e.g. sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0), or run as root"}
+	case errors.Is(err, sandbox.ErrState):
+		return exitFailed, []string{"check the state directory named above, or point XDG_RUNTIME_DIR at a private directory you own"}
+	case errors.Is(err, sandbox.ErrSetup):
+		return exitFailed, []string{"see what this machine can enforce with: skillrun doctor", "rerun with SKILLRUN_DEBUG=1 for libcontainer's log"}
+	}
+	return exitFailed, nil
+}
+
+// oneLine keeps an error on one line: a multi-line message would break the output contract.
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\n", "; ")
+	return strings.TrimRight(s, ". ")
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/goccy/go-yaml"
+	"github.com/urfave/cli/v2"
+
+	"github.com/skillrun/skillrun/policy"
+)
+
+var planCommand = &cli.Command{
+	Name:      "plan",
+	Usage:     "print the plan a command would run with, and run nothing",
+	UsageText: "skillrun plan [flags] -- CMD [ARGS...]",
+	Description: "EXAMPLE:\n" +
+		"   skillrun plan -- npm test\n" +
+		"   skillrun plan --json --profile untrusted -c 'ls ~'",
+	Flags:  append(runFlags(), &cli.BoolFlag{Name: "json", Usage: "print JSON instead of YAML"}),
+	Action: planAction,
+}
+
+func planAction(c *cli.Context) error {
+	req, err := buildRequest(c)
+	if err != nil {
+		return err
+	}
+	plan, err := policy.Compile(req)
+	if err != nil {
+		return err
+	}
+	_, out, _ := stdio(c)
+	b, err := json.MarshalIndent(struct {
+		*policy.Plan
+		Digest string `json:"digest"`
+	}{plan, plan.Digest()}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if !c.Bool("json") {
+		if b, err = yaml.JSONToYAML(b); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(out, string(b))
+	return nil
+}

@@ -1,0 +1,114 @@
+package policy
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
+
+// PlanVersion is the schema version of [Plan], printed by `skillrun plan`.
+const PlanVersion = 1
+
+// Access says how a mount is visible inside the sandbox.
+type Access string
+
+const (
+	// ReadOnly is a read-only bind of the host path.
+	ReadOnly Access = "ro"
+	// ReadWrite is a read-write bind of the host path.
+	ReadWrite Access = "rw"
+	// Tmpfs is an empty private tmpfs, gone when the run ends.
+	Tmpfs Access = "tmpfs"
+)
+
+// Plan is everything the sandbox needs to run one command, as plain data. Paths are absolute and
+// clean; the sandbox shows each host path at the same path inside.
+type Plan struct {
+	Version   int     `json:"version"`
+	Profile   string  `json:"profile"`
+	Command   Command `json:"command"`
+	Cwd       string  `json:"cwd"`
+	Workspace string  `json:"workspace"`
+	Home      string  `json:"home"`
+	User      User    `json:"user"`
+	// Mounts are applied in order; a parent always comes before the paths below it.
+	Mounts []Mount `json:"mounts"`
+	// Protect lists paths that stay read-only although a writable mount covers them; the sandbox
+	// holds a missing one with a read-only placeholder for the run.
+	Protect []string `json:"protect,omitempty"`
+	// Mask lists paths that are hidden (empty) although a mount covers them. An entry may hold a
+	// '*' glob in its last element.
+	Mask []string `json:"mask,omitempty"`
+	// Env is the command's whole environment, KEY=VALUE, sorted.
+	Env []string `json:"env"`
+	// EnvDropped names the caller's variables that were withheld (never their values).
+	EnvDropped []string `json:"env_dropped,omitempty"`
+	Network    Network  `json:"network"`
+	Limits     Limits   `json:"limits"`
+	// Namespaces the sandbox creates: mount, pid, ipc, uts, net, and user when not root.
+	Namespaces []string `json:"namespaces"`
+}
+
+// Command is what runs: an argv, or a shell string run by bash -c (sh when there is no bash).
+type Command struct {
+	Argv []string `json:"argv,omitempty"`
+	// Shell, when set, is run as `bash -c Shell Argv...` (Argv become $0, $1, …).
+	Shell *string `json:"shell,omitempty"`
+}
+
+// User is the identity the command runs as: the caller's own.
+type User struct {
+	Name string `json:"name"`
+	UID  int    `json:"uid"`
+	GID  int    `json:"gid"`
+}
+
+// Mount is one path of the sandbox's file system view.
+type Mount struct {
+	Path   string `json:"path"`
+	Access Access `json:"access"`
+	// Exec says programs under Path may be executed.
+	Exec bool `json:"exec,omitempty"`
+	// Optional mounts are skipped when the host path does not exist (system directories vary).
+	Optional bool `json:"optional,omitempty"`
+	// Origin names the profile or rule that asked for the mount.
+	Origin string `json:"origin"`
+}
+
+// Network is the sandbox's network: Allow empty means loopback only, nothing outside.
+type Network struct {
+	Allow []string `json:"allow"`
+}
+
+// Limits bound the run. Zero means no limit of that kind.
+type Limits struct {
+	Timeout Duration `json:"timeout,omitempty"`
+}
+
+// Duration is a time.Duration that reads and prints as "90s", "2m".
+type Duration time.Duration
+
+// MarshalText prints the duration in Go syntax ("1m30s").
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText parses Go duration syntax ("90s", "2m").
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	if v < 0 {
+		return errNegativeDuration
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Digest is the SHA-256 of the plan's canonical JSON: two runs with the same digest were given
+// exactly the same capabilities.
+func (p *Plan) Digest() string {
+	b, _ := json.Marshal(p)
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}

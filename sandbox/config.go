@@ -1,0 +1,270 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/opencontainers/cgroups"
+	_ "github.com/opencontainers/cgroups/devices" // the cgroup manager can apply device rules only with this
+	devconfig "github.com/opencontainers/cgroups/devices/config"
+	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/opencontainers/runc/libcontainer/specconv"
+	"golang.org/x/sys/unix"
+
+	"github.com/skillrun/skillrun/policy"
+)
+
+// StagePath is where the skillrun binary appears, read-only, inside every sandbox.
+const StagePath = "/.skillrun/skillrun"
+
+// procMasks and procReadonly keep the kernel's knobs out of reach, as container runtimes do.
+var (
+	procMasks = []string{"/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+		"/proc/latency_stats", "/proc/sched_debug", "/proc/scsi", "/proc/timer_list", "/proc/timer_stats"}
+	procReadonly = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
+)
+
+// mountFlags every bind gets: nothing inside may gain privileges from a file or reach a device
+// through a workspace.
+const bindFlags = unix.MS_BIND | unix.MS_REC | unix.MS_NOSUID | unix.MS_NODEV
+
+// buildConfig translates the plan into libcontainer's configuration. exe is the host path of the
+// skillrun binary that runs as the stage.
+func buildConfig(plan *policy.Plan, st *state, exe string, rootless bool) (*configs.Config, error) {
+	tmpfsOwner := "uid=0,gid=0"
+	if !rootless {
+		tmpfsOwner = fmt.Sprintf("uid=%d,gid=%d", plan.User.UID, plan.User.GID)
+	}
+	cfg := &configs.Config{
+		Rootfs:            st.rootfs,
+		Readonlyfs:        true,
+		ParentDeathSignal: int(unix.SIGKILL),
+		NoNewPrivileges:   true,
+		Capabilities:      &configs.Capabilities{},
+		Namespaces: configs.Namespaces{
+			{Type: configs.NEWNS}, {Type: configs.NEWUTS}, {Type: configs.NEWIPC},
+			{Type: configs.NEWPID}, {Type: configs.NEWNET},
+		},
+		Networks:      []*configs.Network{{Type: "loopback", Address: "127.0.0.1/0", Gateway: "localhost"}},
+		Devices:       specconv.AllowedDevices,
+		MaskPaths:     append([]string{}, procMasks...),
+		ReadonlyPaths: append([]string{}, procReadonly...),
+		Cgroups: &cgroups.Cgroup{
+			Name:   st.id,
+			Parent: "skillrun",
+			Resources: &cgroups.Resources{
+				Devices: allowedDeviceRules(),
+			},
+			Rootless: rootless,
+		},
+		RootlessEUID:    rootless,
+		RootlessCgroups: rootless,
+		Rlimits: []configs.Rlimit{
+			// The stage closes every descriptor above 2; a finite limit keeps that cheap.
+			{Type: unix.RLIMIT_NOFILE, Soft: 4096, Hard: 4096},
+		},
+	}
+	if rootless {
+		cfg.Namespaces = append(cfg.Namespaces, configs.Namespace{Type: configs.NEWUSER})
+		// runc's init must be uid 0 in its namespace; the stage maps the caller back to itself
+		// in a nested namespace before the command starts.
+		cfg.UIDMappings = []configs.IDMap{{ContainerID: 0, HostID: int64(os.Geteuid()), Size: 1}}
+		cfg.GIDMappings = []configs.IDMap{{ContainerID: 0, HostID: int64(os.Getegid()), Size: 1}}
+	}
+	ptsData := "newinstance,ptmxmode=0666,mode=0620"
+	if !rootless {
+		ptsData += ",gid=5"
+	}
+	cfg.Mounts = []*configs.Mount{
+		{Source: "proc", Destination: "/proc", Device: "proc", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC},
+		{Source: "tmpfs", Destination: "/dev", Device: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_STRICTATIME, Data: "mode=755,size=65536k"},
+		{Source: "devpts", Destination: "/dev/pts", Device: "devpts", Flags: unix.MS_NOSUID | unix.MS_NOEXEC, Data: ptsData},
+		{Source: "shm", Destination: "/dev/shm", Device: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, Data: "mode=1777,size=65536k"},
+	}
+	for _, m := range plan.Mounts {
+		mounts, err := planMount(m, st, tmpfsOwner)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Mounts = append(cfg.Mounts, mounts...)
+	}
+	protected, err := protectMounts(plan, st)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Mounts = append(cfg.Mounts, protected...)
+	cfg.Mounts = append(cfg.Mounts, &configs.Mount{
+		Source: exe, Destination: StagePath, Device: "bind",
+		Flags:   bindFlags | unix.MS_RDONLY,
+		RecAttr: &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY},
+	})
+	cfg.MaskPaths = append(cfg.MaskPaths, expandMasks(plan.Mask)...)
+	return cfg, nil
+}
+
+func allowedDeviceRules() []*devconfig.Rule {
+	var rules []*devconfig.Rule
+	for _, d := range specconv.AllowedDevices {
+		rules = append(rules, &d.Rule)
+	}
+	return rules
+}
+
+// planMount translates one plan mount. A system path that is a symlink (/bin -> usr/bin on
+// merged-/usr systems) becomes the same symlink in the root instead of a second bind.
+func planMount(m policy.Mount, st *state, tmpfsOwner string) ([]*configs.Mount, error) {
+	if m.Access == policy.Tmpfs {
+		mode := "0700"
+		if m.Path == policy.SandboxTmp {
+			mode = "1777"
+		}
+		return []*configs.Mount{{
+			Source: "tmpfs", Destination: m.Path, Device: "tmpfs",
+			Flags: unix.MS_NOSUID | unix.MS_NODEV,
+			Data:  "mode=" + mode + "," + tmpfsOwner,
+		}}, nil
+	}
+	fi, err := os.Lstat(m.Path)
+	switch {
+	case errors.Is(err, os.ErrNotExist) && m.Optional:
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("%w: %s (%s): %v", ErrSetup, m.Path, m.Origin, err)
+	case fi.Mode()&os.ModeSymlink != 0:
+		target, err := os.Readlink(m.Path)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
+		}
+		if m.Optional && !filepath.IsAbs(target) && filepath.Dir(m.Path) == "/" {
+			if err := os.Symlink(target, filepath.Join(st.rootfs, m.Path)); err != nil && !errors.Is(err, os.ErrExist) {
+				return nil, fmt.Errorf("%w: %v", ErrSetup, err)
+			}
+			return nil, nil
+		}
+	}
+	flags := bindFlags
+	if !m.Exec {
+		flags |= unix.MS_NOEXEC
+	}
+	mnt := &configs.Mount{Source: m.Path, Destination: m.Path, Device: "bind", Flags: flags}
+	if m.Access == policy.ReadOnly {
+		mnt.Flags |= unix.MS_RDONLY
+		// MS_RDONLY on a recursive bind only covers the top mount; the attribute covers the
+		// mounts below it too.
+		mnt.RecAttr = &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+	}
+	return []*configs.Mount{mnt}, nil
+}
+
+// protectMounts re-binds the plan's protected paths read-only. Each is made a mount point, so it
+// cannot be renamed, removed or replaced from inside; so are the directories between the writable
+// mount and it (a renamed .git would carry its read-only hooks away). A protected path that is a
+// symlink is never followed on the host: an empty read-only placeholder is bound at the place the
+// link resolves to inside the sandbox.
+func protectMounts(plan *policy.Plan, st *state) ([]*configs.Mount, error) {
+	var out []*configs.Mount
+	pinned := map[string]bool{}
+	roots := writableRoots(plan)
+	for _, p := range plan.Protect {
+		root := innermost(roots, p)
+		if root == "" {
+			continue
+		}
+		for _, anc := range ancestorsBelow(root, p) {
+			if pinned[anc] {
+				continue
+			}
+			pinned[anc] = true
+			if fi, err := os.Lstat(anc); err == nil && fi.IsDir() {
+				out = append(out, &configs.Mount{Source: anc, Destination: anc, Device: "bind", Flags: bindFlags})
+			}
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			continue // the placeholder could not be made (a parent is a file); nothing to protect
+		}
+		src := p
+		if fi.Mode()&os.ModeSymlink != 0 {
+			src = emptyPlaceholder(st, p)
+			if src == "" {
+				return nil, fmt.Errorf("%w: cannot prepare placeholder for %s", ErrSetup, p)
+			}
+		}
+		out = append(out, &configs.Mount{
+			Source: src, Destination: p, Device: "bind",
+			Flags:   bindFlags | unix.MS_RDONLY | unix.MS_NOEXEC,
+			RecAttr: &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY},
+		})
+		pinned[p] = true
+	}
+	return out, nil
+}
+
+// emptyPlaceholder returns an empty file or directory in the run's state to bind over a path.
+func emptyPlaceholder(st *state, p string) string {
+	name := filepath.Join(filepath.Dir(st.rootfs), st.id+".empty")
+	if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+		name += "f"
+		if f, err := os.OpenFile(name, os.O_CREATE|os.O_RDONLY|unix.O_CLOEXEC, 0o444); err == nil {
+			f.Close()
+			return name
+		}
+		return ""
+	}
+	name += "d"
+	if err := os.Mkdir(name, 0o555); err != nil && !errors.Is(err, os.ErrExist) {
+		return ""
+	}
+	return name
+}
+
+func writableRoots(plan *policy.Plan) []string {
+	var roots []string
+	for _, m := range plan.Mounts {
+		if m.Access == policy.ReadWrite {
+			roots = append(roots, m.Path)
+		}
+	}
+	return roots
+}
+
+func innermost(roots []string, p string) string {
+	best := ""
+	for _, r := range roots {
+		if (p == r || strings.HasPrefix(p, r+"/")) && len(r) > len(best) {
+			best = r
+		}
+	}
+	return best
+}
+
+// ancestorsBelow lists the directories strictly between root and p, outermost first.
+func ancestorsBelow(root, p string) []string {
+	var out []string
+	for d := filepath.Dir(p); d != root && strings.HasPrefix(d, root+"/"); d = filepath.Dir(d) {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) < len(out[j]) })
+	return out
+}
+
+// expandMasks resolves globs in the last element of mask paths against the host.
+func expandMasks(masks []string) []string {
+	var out []string
+	for _, m := range masks {
+		if !strings.ContainsAny(filepath.Base(m), "*?[") {
+			out = append(out, m)
+			continue
+		}
+		matches, _ := filepath.Glob(m)
+		out = append(out, matches...)
+	}
+	return out
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,20 @@
+// Package sandbox turns a [policy.Plan] into a running, confined process. It is the only part of
+// skillrun that touches the kernel.
+//
+// # How a run works
+//
+// [Run] builds a libcontainer configuration from the plan: new mount, PID, IPC, UTS and network
+// namespaces (loopback only), plus a user namespace when the caller is not root; a constructed root
+// of read-only system binds, the workspace read-write with the floor's protected paths re-bound
+// read-only on top, an empty tmpfs home, a private /tmp, a minimal /dev and a fresh /proc. It
+// starts the container with the skillrun binary itself, bound read-only at [StagePath], as PID 1.
+// That stage ([StageMain]) starts the command in a new session, forwards signals to it, reaps
+// orphans, and exits with the command's status; when it exits, the kernel kills everything left in
+// the PID namespace, and when skillrun dies the parent-death signal takes the stage with it.
+//
+// # State
+//
+// Each run keeps its libcontainer state, a lock and an empty root directory under the state root
+// ([StateRoot]). A run that was killed leaves them behind; the next run finds them by their
+// unheld lock and destroys them.
+package sandbox

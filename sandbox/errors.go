@@ -1,0 +1,14 @@
+package sandbox
+
+import "errors"
+
+// Sentinel errors; every error this package returns wraps one of these, so the CLI can choose
+// its exit code and hints with errors.Is.
+var (
+	// ErrUnsupported marks a protection the plan needs that this kernel or user cannot provide.
+	ErrUnsupported = errors.New("required protection unavailable")
+	// ErrSetup marks a failure to build or start the sandbox.
+	ErrSetup = errors.New("sandbox setup failed")
+	// ErrState marks an unusable state directory.
+	ErrState = errors.New("state directory unusable")
+)

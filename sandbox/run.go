@@ -1,0 +1,183 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	"github.com/skillrun/skillrun/policy"
+)
+
+// KillGrace is how long a timed-out command has between SIGTERM and SIGKILL.
+const KillGrace = 2 * time.Second
+
+// Options are the parts of a run that are not policy: where its stdio goes and where state lives.
+type Options struct {
+	Stdin          *os.File
+	Stdout, Stderr *os.File
+	// StateRoot defaults to [StateRoot]().
+	StateRoot string
+	// Executable is the skillrun binary the stage runs from; defaults to this process's binary.
+	Executable string
+}
+
+// Result is how a run ended.
+type Result struct {
+	// ExitCode is the command's status, 128+N when signal N ended it.
+	ExitCode int
+	// TimedOut says the plan's timeout ended the command.
+	TimedOut bool
+	Duration time.Duration
+}
+
+func init() {
+	// libcontainer logs through logrus; its messages must not land on the command's stderr.
+	logrus.SetOutput(io.Discard)
+	if os.Getenv("SKILLRUN_DEBUG") != "" {
+		logrus.SetOutput(os.Stderr)
+		logrus.SetLevel(logrus.DebugLevel)
+	}
+}
+
+// Run executes the plan's command in a fresh sandbox and waits for it. The sandbox, its state and
+// every process in it are gone when Run returns.
+func Run(plan *policy.Plan, opt Options) (*Result, error) {
+	// The parent-death signal fires when the thread that started the stage exits; keep this
+	// goroutine on its thread until the process ends.
+	runtime.LockOSThread()
+	rootless := os.Geteuid() != 0
+	if rootless {
+		if err := userNamespacesUsable(); err != nil {
+			return nil, err
+		}
+	}
+	if opt.StateRoot == "" {
+		opt.StateRoot = StateRoot()
+	}
+	exe := opt.Executable
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("%w: cannot find the skillrun binary: %v", ErrSetup, err)
+		}
+	}
+	st, err := newState(opt.StateRoot)
+	if err != nil {
+		return nil, err
+	}
+	defer st.release()
+	holds, err := holdPlaceholders(opt.StateRoot, plan.Workspace, plan.Protect)
+	if err != nil {
+		return nil, err
+	}
+	defer holds.release()
+
+	cfg, err := buildConfig(plan, st, exe, rootless)
+	if err != nil {
+		return nil, err
+	}
+	ctr, err := libcontainer.Create(st.ctRoot, st.id, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSetup, err)
+	}
+	defer ctr.Destroy()
+
+	spec, _ := json.Marshal(stageSpec{
+		Argv: plan.Command.Argv, Shell: plan.Command.Shell, Cwd: plan.Cwd,
+		Nested: rootless, MapUID: plan.User.UID, MapGID: plan.User.GID,
+	})
+	proc := &libcontainer.Process{
+		Args:            []string{StagePath, StageArg, string(spec)},
+		Env:             plan.Env,
+		Cwd:             "/",
+		Stdin:           opt.Stdin,
+		Stdout:          opt.Stdout,
+		Stderr:          opt.Stderr,
+		Capabilities:    &configs.Capabilities{},
+		NoNewPrivileges: &noNewPrivs,
+		Init:            true,
+	}
+	if rootless {
+		// Mapping the caller back onto the namespace's uid 0 needs CAP_SETFCAP there (the
+		// kernel's verify_root_map); the stage holds it only until the command has started.
+		setfcap := []string{"CAP_SETFCAP"}
+		proc.Capabilities = &configs.Capabilities{Bounding: setfcap, Permitted: setfcap, Effective: setfcap}
+	} else {
+		proc.UID, proc.GID = plan.User.UID, plan.User.GID
+	}
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwarded...)
+	defer signal.Stop(sigs)
+
+	start := time.Now()
+	if err := ctr.Run(proc); err != nil {
+		if rootless {
+			if reason := ProbeUserNamespace(); reason != "" {
+				return nil, fmt.Errorf("%w: user namespaces: %s", ErrUnsupported, reason)
+			}
+		}
+		return nil, fmt.Errorf("%w: %v", ErrSetup, err)
+	}
+	res := &Result{}
+	done := make(chan struct{})
+	go supervise(proc, plan.Limits.Timeout, sigs, done, res)
+	ps, err := proc.Wait()
+	close(done)
+	res.Duration = time.Since(start)
+	if ps == nil {
+		return nil, fmt.Errorf("%w: waiting for the sandbox: %v", ErrSetup, err)
+	}
+	res.ExitCode = exitCode(ps)
+	return res, nil
+}
+
+var noNewPrivs = true
+
+// supervise forwards the caller's signals to the stage and enforces the timeout: SIGTERM to the
+// whole sandbox, SIGKILL after KillGrace.
+func supervise(proc *libcontainer.Process, timeout policy.Duration, sigs <-chan os.Signal, done <-chan struct{}, res *Result) {
+	var deadline, kill <-chan time.Time
+	if timeout > 0 {
+		deadline = time.After(time.Duration(timeout))
+	}
+	for {
+		select {
+		case <-done:
+			return
+		case s := <-sigs:
+			_ = proc.Signal(s)
+		case <-deadline:
+			res.TimedOut = true
+			_ = proc.Signal(unix.SIGTERM)
+			kill = time.After(KillGrace)
+		case <-kill:
+			_ = proc.Signal(unix.SIGKILL)
+		}
+	}
+}
+
+func exitCode(ps *os.ProcessState) int {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}
+
+// userNamespacesUsable fails closed, with the reason, when an unprivileged user cannot create
+// the user namespace the sandbox needs.
+func userNamespacesUsable() error {
+	if reason := userNamespaceSysctlProblem(); reason != "" {
+		return fmt.Errorf("%w: user namespaces: %s", ErrUnsupported, reason)
+	}
+	return nil
+}

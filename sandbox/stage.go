@@ -1,0 +1,175 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// StageArg is the argument that makes the skillrun binary run as the in-sandbox stage.
+const StageArg = "__stage"
+
+// stageSpec is what the host tells the stage, as the stage's one JSON argument. It carries no
+// secrets: the command's environment is the stage's own environment.
+type stageSpec struct {
+	Argv  []string `json:"argv"`
+	Shell *string  `json:"shell,omitempty"`
+	Cwd   string   `json:"cwd"`
+	// MapUID and MapGID, when Nested, are the caller's own ids: the stage starts the command in
+	// a nested user namespace that maps them onto the stage's uid 0 (itself the caller's uid).
+	Nested bool `json:"nested,omitempty"`
+	MapUID int  `json:"uid"`
+	MapGID int  `json:"gid"`
+}
+
+// forwarded are the signals the stage passes on to the command's process group.
+var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1,
+	unix.SIGUSR2, unix.SIGWINCH, unix.SIGCONT, unix.SIGTSTP, unix.SIGALRM}
+
+// Stage exit codes for its own failures, matching the CLI's contract.
+const (
+	exitSetup       = 125
+	exitNotRunnable = 126
+	exitNotFound    = 127
+)
+
+// StageMain runs as PID 1 inside the sandbox: it starts the command in a new session (so it has
+// no controlling terminal to inject keystrokes into), forwards signals to it, reaps every orphan,
+// and exits with the command's status (128+N if a signal killed it). It never returns.
+func StageMain(args []string) {
+	// Nothing the stage inherited may reach the command: mark every descriptor above 2
+	// close-on-exec before anything else opens one.
+	_ = unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	if len(args) != 1 {
+		stageFail(exitSetup, "stage: want one argument, got %d", len(args))
+	}
+	var spec stageSpec
+	if err := json.Unmarshal([]byte(args[0]), &spec); err != nil {
+		stageFail(exitSetup, "stage: bad spec: %v", err)
+	}
+	signals := make(chan os.Signal, 32)
+	signal.Notify(signals, append([]os.Signal{unix.SIGCHLD}, forwarded...)...)
+
+	if err := os.Chdir(spec.Cwd); err != nil {
+		stageFail(exitSetup, "cannot enter the working directory %s in the sandbox: %v", spec.Cwd, errors.Unwrap(err))
+	}
+	argv, path := resolveCommand(spec)
+	attr := &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+	if spec.Nested {
+		attr.Cloneflags = unix.CLONE_NEWUSER
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: spec.MapUID, HostID: 0, Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: spec.MapGID, HostID: 0, Size: 1}}
+		attr.GidMappingsEnableSetgroups = false
+	}
+	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
+		Env:   os.Environ(),
+		Files: []uintptr{0, 1, 2},
+		Sys:   attr,
+	})
+	if spec.Nested {
+		if err := dropCapabilities(); err != nil {
+			_ = unix.Kill(pid, unix.SIGKILL)
+			stageFail(exitSetup, "stage: dropping capabilities: %v", err)
+		}
+	}
+	if err != nil {
+		execFail(argv[0], err)
+	}
+	os.Exit(superviseChild(pid, signals))
+}
+
+// resolveCommand finds the program through the sandbox's own PATH.
+func resolveCommand(spec stageSpec) (argv []string, path string) {
+	argv = spec.Argv
+	if spec.Shell != nil {
+		shell := "bash"
+		if _, err := exec.LookPath(shell); err != nil {
+			shell = "sh"
+		}
+		argv = append([]string{shell, "-c", *spec.Shell}, spec.Argv...)
+	}
+	if len(argv) == 0 {
+		stageFail(exitSetup, "stage: empty command")
+	}
+	path, err := exec.LookPath(argv[0])
+	if errors.Is(err, exec.ErrDot) {
+		err = nil // found through a relative PATH entry the caller chose; run it as found
+	}
+	if err != nil {
+		var ee *exec.Error
+		if errors.As(err, &ee) && errors.Is(ee.Err, exec.ErrNotFound) {
+			stageFail(exitNotFound, "command not found in the sandbox: %s", argv[0])
+		}
+		execFail(argv[0], err)
+	}
+	return argv, path
+}
+
+func execFail(name string, err error) {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		stageFail(exitNotFound, "command not found in the sandbox: %s", name)
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM), errors.Is(err, os.ErrPermission):
+		fmt.Fprintf(os.Stderr, "skillrun: error: cannot execute %s: permission denied\n", name)
+		fmt.Fprintf(os.Stderr, "skillrun: hint: programs run only from executable mounts; see them with: skillrun plan -- %s\n", name)
+		os.Exit(exitNotRunnable)
+	case errors.Is(err, unix.ENOEXEC), errors.Is(err, unix.EISDIR):
+		stageFail(exitNotRunnable, "cannot execute %s: not an executable file", name)
+	default:
+		stageFail(exitNotRunnable, "cannot execute %s: %v", name, err)
+	}
+}
+
+// dropCapabilities empties the stage's permitted, effective and inheritable sets. The stage never
+// executes anything after this and no_new_privs is set, so nothing can bring them back (dropping
+// from the bounding set would itself need CAP_SETPCAP).
+func dropCapabilities() error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	return unix.Capset(&hdr, &data[0])
+}
+
+func stageFail(code int, format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "skillrun: error: "+format+"\n", a...)
+	os.Exit(code)
+}
+
+// superviseChild forwards signals to the command's process group and reaps every child until the
+// command itself is gone; it returns the command's exit status.
+func superviseChild(pid int, signals <-chan os.Signal) int {
+	for sig := range signals {
+		if sig != unix.SIGCHLD {
+			s := sig.(syscall.Signal)
+			if unix.Kill(-pid, s) != nil {
+				_ = unix.Kill(pid, s)
+			}
+			continue
+		}
+		for {
+			var ws unix.WaitStatus
+			got, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+			if err == unix.EINTR {
+				continue
+			}
+			if got <= 0 || err != nil {
+				break
+			}
+			if got != pid {
+				continue // an orphan re-parented to us
+			}
+			switch {
+			case ws.Exited():
+				return ws.ExitStatus()
+			case ws.Signaled():
+				return 128 + int(ws.Signal())
+			}
+		}
+	}
+	return exitSetup
+}

@@ -1,0 +1,185 @@
+package sandbox
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"golang.org/x/sys/unix"
+)
+
+// StateRoot is where runs keep their state: $XDG_RUNTIME_DIR/skillrun, /run/skillrun as root,
+// else a private directory in /tmp.
+func StateRoot() string {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
+		return filepath.Join(d, "skillrun")
+	}
+	if os.Geteuid() == 0 {
+		return "/run/skillrun"
+	}
+	return filepath.Join(os.TempDir(), "skillrun-"+strconv.Itoa(os.Geteuid()))
+}
+
+// state is the per-run slice of the state root.
+type state struct {
+	root     string // the state root
+	id       string
+	lock     *os.File // held for the whole run: an unheld lock marks a dead run
+	rootfs   string
+	ctRoot   string // libcontainer's state root
+	keepLock bool
+}
+
+// ensurePrivateDir creates dir (mode 0700) if needed and checks that it is a real directory
+// owned by us and closed to everyone else: state holds what sandboxes must never touch.
+func ensurePrivateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("%w: %v", ErrState, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return fmt.Errorf("%w: %v", ErrState, err)
+	}
+	switch {
+	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
+		return fmt.Errorf("%w: %s is not a directory", ErrState, dir)
+	case int(st.Uid) != os.Geteuid():
+		return fmt.Errorf("%w: %s belongs to uid %d, not to us (uid %d)", ErrState, dir, st.Uid, os.Geteuid())
+	case st.Mode&0o077 != 0:
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("%w: %v", ErrState, err)
+		}
+	}
+	return nil
+}
+
+// newState reserves a run id under root and cleans up after runs that died.
+func newState(root string) (*state, error) {
+	if err := ensurePrivateDir(root); err != nil {
+		return nil, err
+	}
+	for _, sub := range []string{"runs", "containers"} {
+		if err := ensurePrivateDir(filepath.Join(root, sub)); err != nil {
+			return nil, err
+		}
+	}
+	cleanStale(root)
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrState, err)
+	}
+	s := &state{root: root, id: "sr-" + hex.EncodeToString(b[:]), ctRoot: filepath.Join(root, "containers")}
+	s.rootfs = filepath.Join(root, "runs", s.id+".rootfs")
+	// The lock is taken under a name cleanStale ignores and only then published, so no cleaner
+	// can mistake a run that is starting for one that died.
+	lockPath := filepath.Join(root, "runs", s.id+".lock")
+	lock, err := os.OpenFile(lockPath+".new", os.O_RDWR|os.O_CREATE|os.O_EXCL|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrState, err)
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		lock.Close()
+		os.Remove(lockPath + ".new")
+		return nil, fmt.Errorf("%w: lock %s: %v", ErrState, lockPath, err)
+	}
+	if err := os.Rename(lockPath+".new", lockPath); err != nil {
+		lock.Close()
+		os.Remove(lockPath + ".new")
+		return nil, fmt.Errorf("%w: %v", ErrState, err)
+	}
+	s.lock = lock
+	if err := os.Mkdir(s.rootfs, 0o755); err != nil {
+		s.release()
+		return nil, fmt.Errorf("%w: %v", ErrState, err)
+	}
+	return s, nil
+}
+
+// release removes everything the run kept. The lock goes last, so a concurrent cleaner never
+// sees a half-removed run as dead.
+func (s *state) release() {
+	removeRunFiles(filepath.Join(s.root, "runs"), s.id)
+	os.Remove(filepath.Join(s.root, "runs", s.id+".lock"))
+	s.lock.Close()
+}
+
+// removeRunFiles removes a run's root directory and placeholders, keeping its lock.
+func removeRunFiles(runs, id string) {
+	removeRootfs(filepath.Join(runs, id+".rootfs"))
+	os.Remove(filepath.Join(runs, id+".emptyf"))
+	os.Remove(filepath.Join(runs, id+".emptyd"))
+}
+
+// removeRootfs removes a run's root directory: it only ever holds empty mount points, created on
+// the host side of the run's own mount namespace.
+func removeRootfs(dir string) {
+	if err := os.RemoveAll(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		// A mount leaked into our namespace would make RemoveAll fail; never follow it.
+		_ = unix.Unmount(dir, unix.MNT_DETACH)
+		_ = os.RemoveAll(dir)
+	}
+}
+
+// cleanStale destroys what runs that died (kill -9, power loss) left behind: their lock is no
+// longer held, so taking it proves the run is gone.
+func cleanStale(root string) {
+	runs := filepath.Join(root, "runs")
+	entries, err := os.ReadDir(runs)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".lock.new") {
+			removeIfUnlocked(filepath.Join(runs, e.Name()))
+			continue
+		}
+		id, ok := strings.CutSuffix(e.Name(), ".lock")
+		if !ok {
+			continue
+		}
+		f, err := os.OpenFile(filepath.Join(runs, e.Name()), os.O_RDWR|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+		if err != nil {
+			continue
+		}
+		if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+			f.Close() // alive
+			continue
+		}
+		if c, err := libcontainer.Load(filepath.Join(root, "containers"), id); err == nil {
+			_ = c.Signal(syscall.SIGKILL)
+			_ = c.Destroy()
+		}
+		os.RemoveAll(filepath.Join(root, "containers", id))
+		removeRunFiles(runs, id)
+		os.Remove(filepath.Join(runs, e.Name()))
+		f.Close()
+	}
+	// Root directories without a lock belong to runs that died between creating them and
+	// taking the lock; they are empty mount points only.
+	for _, e := range entries {
+		if id, ok := strings.CutSuffix(e.Name(), ".rootfs"); ok {
+			if _, err := os.Lstat(filepath.Join(runs, id+".lock")); errors.Is(err, os.ErrNotExist) {
+				removeRootfs(filepath.Join(runs, e.Name()))
+			}
+		}
+	}
+}
+
+// removeIfUnlocked removes a lock file nobody holds.
+func removeIfUnlocked(name string) {
+	f, err := os.OpenFile(name, os.O_RDWR|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+		os.Remove(name)
+	}
+}
