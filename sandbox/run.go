@@ -92,6 +92,14 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	}
 	defer ctr.Destroy()
 
+	// The lifeline: the stage holds the read end and exits when it reads EOF, which happens
+	// the moment this process dies, however it dies. (runc sets the parent-death signal only
+	// on its first helper process, and the container's init does not inherit it.)
+	lifeR, lifeW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSetup, err)
+	}
+	defer lifeW.Close()
 	spec, _ := json.Marshal(stageSpec{
 		Argv: plan.Command.Argv, Shell: plan.Command.Shell, Cwd: plan.Cwd,
 		Nested: rootless, MapUID: plan.User.UID, MapGID: plan.User.GID,
@@ -106,6 +114,7 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 		Capabilities:    &configs.Capabilities{},
 		NoNewPrivileges: &noNewPrivs,
 		Init:            true,
+		ExtraFiles:      []*os.File{lifeR}, // fd 3 in the stage
 	}
 	if rootless {
 		// Mapping the caller back onto the namespace's uid 0 needs CAP_SETFCAP there (the
@@ -120,7 +129,9 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	defer signal.Stop(sigs)
 
 	start := time.Now()
-	if err := ctr.Run(proc); err != nil {
+	err = ctr.Run(proc)
+	lifeR.Close()
+	if err != nil {
 		if rootless {
 			if reason := ProbeUserNamespace(); reason != "" {
 				return nil, fmt.Errorf("%w: user namespaces: %s", ErrUnsupported, reason)

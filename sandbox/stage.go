@@ -28,6 +28,22 @@ type stageSpec struct {
 	MapGID int  `json:"gid"`
 }
 
+// lifelineFD is the read end of a pipe whose only write end the host-side skillrun holds.
+const lifelineFD = 3
+
+// watchLifeline ends the sandbox when the host-side skillrun is gone: the read returns EOF as soon
+// as its write end closes, even when skillrun was killed with SIGKILL. PID 1 exiting takes every
+// process in the namespace with it.
+func watchLifeline(fd int) {
+	var b [1]byte
+	for {
+		_, err := unix.Read(fd, b[:])
+		if err != unix.EINTR {
+			os.Exit(exitSetup)
+		}
+	}
+}
+
 // forwarded are the signals the stage passes on to the command's process group.
 var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1,
 	unix.SIGUSR2, unix.SIGWINCH, unix.SIGCONT, unix.SIGTSTP, unix.SIGALRM}
@@ -46,6 +62,11 @@ func StageMain(args []string) {
 	// Nothing the stage inherited may reach the command: mark every descriptor above 2
 	// close-on-exec before anything else opens one.
 	_ = unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	// Non-dumpable: the command runs as the same user, and /proc/1/fd would otherwise let it
+	// re-open the lifeline pipe for writing and outlive skillrun. A parent-death signal is the
+	// second line for the same guarantee.
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
 	if len(args) != 1 {
 		stageFail(exitSetup, "stage: want one argument, got %d", len(args))
 	}
@@ -53,6 +74,7 @@ func StageMain(args []string) {
 	if err := json.Unmarshal([]byte(args[0]), &spec); err != nil {
 		stageFail(exitSetup, "stage: bad spec: %v", err)
 	}
+	go watchLifeline(lifelineFD)
 	signals := make(chan os.Signal, 32)
 	signal.Notify(signals, append([]os.Signal{unix.SIGCHLD}, forwarded...)...)
 

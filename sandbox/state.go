@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
@@ -154,6 +155,13 @@ func cleanStale(root string) {
 		}
 		if c, err := libcontainer.Load(filepath.Join(root, "containers"), id); err == nil {
 			_ = c.Signal(syscall.SIGKILL)
+			// The cgroup can only be removed once its processes are gone.
+			for i := 0; i < 100; i++ {
+				if pids, err := c.Processes(); err != nil || len(pids) == 0 {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
 			_ = c.Destroy()
 		}
 		os.RemoveAll(filepath.Join(root, "containers", id))
