@@ -93,11 +93,15 @@ func buildConfig(plan *policy.Plan, st *state, exe string, rootless bool) (*conf
 		}
 		cfg.Mounts = append(cfg.Mounts, mounts...)
 	}
-	protected, err := protectMounts(plan, st)
-	if err != nil {
-		return nil, err
-	}
+	protected, covers := protectMounts(plan)
 	cfg.Mounts = append(cfg.Mounts, protected...)
+	if len(covers) > 0 {
+		hook, err := coverHook(st, exe, covers)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Hooks = configs.Hooks{configs.CreateContainer: configs.HookList{hook}}
+	}
 	cfg.Mounts = append(cfg.Mounts, &configs.Mount{
 		Source: exe, Destination: StagePath, Device: "bind",
 		Flags:   bindFlags | unix.MS_RDONLY,
@@ -163,64 +167,56 @@ func planMount(m policy.Mount, st *state, tmpfsOwner string) ([]*configs.Mount, 
 
 // protectMounts re-binds the plan's protected paths read-only. Each is made a mount point, so it
 // cannot be renamed, removed or replaced from inside; so are the directories between the writable
-// mount and it (a renamed .git would carry its read-only hooks away). A protected path that is a
-// symlink is never followed on the host: an empty read-only placeholder is bound at the place the
-// link resolves to inside the sandbox.
-func protectMounts(plan *policy.Plan, st *state) ([]*configs.Mount, error) {
-	var out []*configs.Mount
+// mount and it (a renamed .git would carry its read-only hooks away). A symlink on the way (the
+// protected path itself, or a directory above it) is never followed on the host, where it could
+// point at a secret: it is returned in covers, and the cover hook mounts an empty read-only file
+// over the link itself.
+func protectMounts(plan *policy.Plan) (mounts []*configs.Mount, covers []string) {
 	pinned := map[string]bool{}
+	covered := map[string]bool{}
 	roots := writableRoots(plan)
 	for _, p := range plan.Protect {
 		root := innermost(roots, p)
 		if root == "" {
 			continue
 		}
-		for _, anc := range ancestorsBelow(root, p) {
-			if pinned[anc] {
-				continue
+		var pins []string
+		done := false
+		for _, c := range append(ancestorsBelow(root, p), p) {
+			fi, err := os.Lstat(c)
+			if err != nil {
+				done = true // the placeholder could not be made (a parent is a file): nothing to protect
+				break
 			}
-			pinned[anc] = true
-			if fi, err := os.Lstat(anc); err == nil && fi.IsDir() {
-				out = append(out, &configs.Mount{Source: anc, Destination: anc, Device: "bind", Flags: bindFlags})
+			if fi.Mode()&os.ModeSymlink != 0 {
+				if !covered[c] {
+					covered[c] = true
+					covers = append(covers, c)
+				}
+				done = true
+				break
+			}
+			if c != p && fi.IsDir() {
+				pins = append(pins, c)
 			}
 		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			continue // the placeholder could not be made (a parent is a file); nothing to protect
+		if done {
+			continue
 		}
-		src := p
-		if fi.Mode()&os.ModeSymlink != 0 {
-			src = emptyPlaceholder(st, p)
-			if src == "" {
-				return nil, fmt.Errorf("%w: cannot prepare placeholder for %s", ErrSetup, p)
+		for _, d := range pins {
+			if !pinned[d] {
+				pinned[d] = true
+				mounts = append(mounts, &configs.Mount{Source: d, Destination: d, Device: "bind", Flags: bindFlags})
 			}
 		}
-		out = append(out, &configs.Mount{
-			Source: src, Destination: p, Device: "bind",
+		mounts = append(mounts, &configs.Mount{
+			Source: p, Destination: p, Device: "bind",
 			Flags:   bindFlags | unix.MS_RDONLY | unix.MS_NOEXEC,
 			RecAttr: &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY},
 		})
 		pinned[p] = true
 	}
-	return out, nil
-}
-
-// emptyPlaceholder returns an empty file or directory in the run's state to bind over a path.
-func emptyPlaceholder(st *state, p string) string {
-	name := filepath.Join(filepath.Dir(st.rootfs), st.id+".empty")
-	if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-		name += "f"
-		if f, err := os.OpenFile(name, os.O_CREATE|os.O_RDONLY|unix.O_CLOEXEC, 0o444); err == nil {
-			f.Close()
-			return name
-		}
-		return ""
-	}
-	name += "d"
-	if err := os.Mkdir(name, 0o555); err != nil && !errors.Is(err, os.ErrExist) {
-		return ""
-	}
-	return name
+	return mounts, covers
 }
 
 func writableRoots(plan *policy.Plan) []string {

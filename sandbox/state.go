@@ -138,7 +138,11 @@ func cleanStale(root string) {
 	}
 	for _, e := range entries {
 		if strings.HasSuffix(e.Name(), ".lock.new") {
-			removeIfUnlocked(filepath.Join(runs, e.Name()))
+			// A run is between creating and locking this file for microseconds; one that is
+			// unlocked after a minute belongs to a run killed in that window.
+			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Minute {
+				removeIfUnlocked(filepath.Join(runs, e.Name()))
+			}
 			continue
 		}
 		id, ok := strings.CutSuffix(e.Name(), ".lock")
