@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"time"
@@ -74,9 +75,50 @@ func main() {
 			return
 		}
 		fmt.Println("udp: SENT")
+	case "no-userns":
+		// Run the rest of the command line where creating a user namespace is refused, as a
+		// container runtime's seccomp profile refuses it.
+		noUserNamespaces(os.Args[2:])
 	default:
 		fail(fmt.Errorf("unknown probe %q", os.Args[1]))
 	}
+}
+
+// noUserNamespaces installs a seccomp filter that fails clone and unshare with CLONE_NEWUSER
+// (EPERM) and clone3 (ENOSYS, so callers fall back to clone), then executes argv.
+func noUserNamespaces(argv []string) {
+	const (
+		archX8664 = 0xc000003e
+		retAllow  = 0x7fff0000
+		retErrno  = 0x00050000
+	)
+	stmt := func(code uint16, k uint32) unix.SockFilter { return unix.SockFilter{Code: code, K: k} }
+	jump := func(code uint16, k uint32, jt, jf uint8) unix.SockFilter {
+		return unix.SockFilter{Code: code, K: k, Jt: jt, Jf: jf}
+	}
+	prog := []unix.SockFilter{
+		stmt(unix.BPF_LD|unix.BPF_W|unix.BPF_ABS, 4), // arch
+		jump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, archX8664, 1, 0),
+		stmt(unix.BPF_RET|unix.BPF_K, retAllow),
+		stmt(unix.BPF_LD|unix.BPF_W|unix.BPF_ABS, 0), // syscall number
+		jump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, unix.SYS_CLONE3, 0, 1),
+		stmt(unix.BPF_RET|unix.BPF_K, retErrno|uint32(unix.ENOSYS)),
+		jump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, unix.SYS_CLONE, 1, 0),
+		jump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, unix.SYS_UNSHARE, 0, 3),
+		stmt(unix.BPF_LD|unix.BPF_W|unix.BPF_ABS, 16), // low half of the flags argument
+		jump(unix.BPF_JMP|unix.BPF_JSET|unix.BPF_K, unix.CLONE_NEWUSER, 0, 1),
+		stmt(unix.BPF_RET|unix.BPF_K, retErrno|uint32(unix.EPERM)),
+		stmt(unix.BPF_RET|unix.BPF_K, retAllow),
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	runtime.LockOSThread()
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		fail(err)
+	}
+	if _, _, errno := unix.Syscall(unix.SYS_SECCOMP, 1 /* SECCOMP_SET_MODE_FILTER */, 1 /* TSYNC */, uintptr(unsafePointer2(&fprog))); errno != 0 {
+		fail(errno)
+	}
+	fail(unix.Exec(argv[0], argv, os.Environ()))
 }
 
 func fail(err error) {

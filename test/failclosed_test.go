@@ -1,0 +1,48 @@
+package test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestNoUserNamespacesFailsClosed simulates a machine where this user may not create user
+// namespaces (a container runtime's seccomp profile, Ubuntu 24.04's AppArmor restriction): the
+// probe starts skillrun under a filter that refuses CLONE_NEWUSER. A run by an ordinary user must
+// then refuse with the diagnosis instead of running with less protection, and doctor must say so.
+func TestNoUserNamespacesFailsClosed(t *testing.T) {
+	var user *env
+	for _, id := range identities(t) {
+		if id.name == "user" {
+			user = newEnv(t, id)
+		}
+	}
+	runDenied := func(args ...string) result {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := user.command(ctx, args...)
+		cmd.Path = probeBin
+		cmd.Args = append([]string{probeBin, "no-userns", skillrunBin}, args...)
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		cmd.Run()
+		return result{stdout: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode()}
+	}
+	r := runDenied("--", "sh", "-c", "echo RAN")
+	if r.code != 125 || strings.Contains(r.stdout, "RAN") ||
+		!strings.Contains(r.stderr, "skillrun: error: required protection unavailable: user namespaces: creating one was refused (EPERM)") ||
+		!strings.Contains(r.stderr, "skillrun: hint: ") {
+		t.Fatalf("want a refusal with the diagnosis:\n%s", r)
+	}
+	r = runDenied("doctor")
+	if r.code != 125 || !strings.Contains(r.stdout, "user namespaces:  no (creating one was refused (EPERM)") ||
+		!strings.Contains(r.stderr, "skillrun: error: runs will fail closed") {
+		t.Fatalf("doctor must report the missing feature and fail:\n%s", r)
+	}
+	user.assertNoState()
+	if _, err := os.Stat(user.workspace + "/.claude"); err == nil {
+		t.Errorf("placeholders left behind by the refused run")
+	}
+}
