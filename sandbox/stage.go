@@ -46,7 +46,7 @@ func watchLifeline(fd int) {
 
 // forwarded are the signals the stage passes on to the command's process group.
 var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1,
-	unix.SIGUSR2, unix.SIGWINCH, unix.SIGCONT, unix.SIGTSTP, unix.SIGALRM}
+	unix.SIGUSR2, unix.SIGWINCH, unix.SIGCONT, unix.SIGALRM}
 
 // Stage exit codes for its own failures, matching the CLI's contract.
 const (
