@@ -14,7 +14,9 @@
 //
 // # State
 //
-// Each run keeps its libcontainer state, a lock and an empty root directory under the state root
-// ([StateRoot]). A run that was killed leaves them behind; the next run finds them by their
+// Each run keeps its libcontainer state and a lock under the state root ([StateRoot]). All runs
+// share one root directory there: a skeleton of empty mount points that is never written to from
+// inside (it is read-only in every sandbox), kept because creating and removing a fresh one costs
+// dozens of file system operations per run. A run that was killed leaves them behind; the next run finds them by their
 // unheld lock and destroys them.
 package sandbox

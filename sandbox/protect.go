@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"sync"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -46,11 +46,9 @@ func holdPlaceholders(stateRoot, workspace string, protect []string) (*placehold
 		return nil, fmt.Errorf("%w: %v", ErrState, err)
 	}
 	ph := &placeholders{lock: lock, list: base + ".placeholders"}
-	for _, p := range protect {
-		if err := ph.ensure(p); err != nil {
-			ph.release()
-			return nil, err
-		}
+	if err := ph.create(missingPlaceholders(protect)); err != nil {
+		ph.release()
+		return nil, err
 	}
 	if len(ph.created) > 0 {
 		f, err := os.OpenFile(ph.list, os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
@@ -68,46 +66,70 @@ func holdPlaceholders(stateRoot, workspace string, protect []string) (*placehold
 	return ph, nil
 }
 
-// ensure creates p (and its missing parents) as an empty placeholder unless something is there;
-// an existing entry, whatever it is, is left alone.
-func (ph *placeholders) ensure(p string) error {
-	if _, err := os.Lstat(p); err == nil || !errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	parent := filepath.Dir(p)
-	if fi, err := os.Lstat(parent); errors.Is(err, os.ErrNotExist) {
-		if err := ph.ensureDir(parent); err != nil {
-			return err
+// missingPlaceholders lists the directories to create so that every protected path exists: the
+// missing path itself and its missing parents, parents first. A path below something that is not
+// a directory (a file, a symlink) gets none: nothing can be created through it, and the symlink
+// case is covered by the cover hook.
+func missingPlaceholders(protect []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, p := range protect {
+		var chain []string
+		for d := p; d != "/" && !seen[d]; d = filepath.Dir(d) {
+			fi, err := os.Lstat(d)
+			if err == nil {
+				if !fi.IsDir() && d != p {
+					chain = nil // blocked by a non-directory above p
+				}
+				break
+			}
+			if !errors.Is(err, os.ErrNotExist) {
+				chain = nil
+				break
+			}
+			chain = append(chain, d)
 		}
-	} else if err != nil || !fi.IsDir() {
-		// A parent that is a file or a symlink: nothing can be created below it through this
-		// path; the symlink case is handled by binding over the resolved target.
-		return nil
+		for i := len(chain) - 1; i >= 0; i-- {
+			seen[chain[i]] = true
+			out = append(out, chain[i])
+		}
 	}
-	if err := ph.mkdir(p); err != nil {
-		return err
-	}
-	ph.created = append(ph.created, p)
-	return nil
+	return out
 }
 
-func (ph *placeholders) ensureDir(p string) error {
-	if _, err := os.Lstat(p); err == nil {
-		return nil
+// create makes the placeholder directories, siblings in parallel, parents before children, and
+// records each one it made (one that appeared meanwhile is not ours and is not recorded).
+func (ph *placeholders) create(dirs []string) error {
+	byDepth := map[int][]string{}
+	maxDepth := 0
+	for _, d := range dirs {
+		n := strings.Count(d, "/")
+		byDepth[n] = append(byDepth[n], d)
+		maxDepth = max(maxDepth, n)
 	}
-	if err := ph.ensureDir(filepath.Dir(p)); err != nil {
-		return err
-	}
-	if err := ph.mkdir(p); err != nil {
-		return err
-	}
-	ph.created = append(ph.created, p)
-	return nil
-}
-
-func (ph *placeholders) mkdir(p string) error {
-	if err := os.Mkdir(p, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("%w: placeholder for protected %s: %v", ErrSetup, p, err)
+	for n := 0; n <= maxDepth; n++ {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var firstErr error
+		for _, d := range byDepth[n] {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := os.Mkdir(d, 0o755)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					ph.created = append(ph.created, d)
+				case !errors.Is(err, os.ErrExist) && firstErr == nil:
+					firstErr = fmt.Errorf("%w: placeholder for protected %s: %v", ErrSetup, d, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if firstErr != nil {
+			return firstErr
+		}
 	}
 	return nil
 }
@@ -140,20 +162,25 @@ func (ph *placeholders) release() {
 		}
 	}
 	f.Close()
-	sort.Sort(sort.Reverse(sort.StringSlice(paths))) // children before parents
+	// Each removal is a journalled metadata operation; doing them one by one costs several
+	// milliseconds per run, so siblings go in parallel, deepest level first.
+	byDepth := map[int][]string{}
+	maxDepth := 0
 	for _, p := range paths {
-		var st unix.Stat_t
-		if unix.Lstat(p, &st) != nil {
-			continue
+		d := strings.Count(p, "/")
+		byDepth[d] = append(byDepth[d], p)
+		maxDepth = max(maxDepth, d)
+	}
+	for d := maxDepth; d >= 0; d-- {
+		var wg sync.WaitGroup
+		for _, p := range byDepth[d] {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				unix.Rmdir(p) // placeholders are directories; fails, as it should, when not empty
+			}()
 		}
-		switch st.Mode & unix.S_IFMT {
-		case unix.S_IFREG:
-			if st.Size == 0 {
-				os.Remove(p)
-			}
-		case unix.S_IFDIR:
-			unix.Rmdir(p) // fails, as it should, when not empty
-		}
+		wg.Wait()
 	}
 	os.Remove(ph.list)
 }

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,7 +32,7 @@ type state struct {
 	root     string // the state root
 	id       string
 	lock     *os.File // held for the whole run: an unheld lock marks a dead run
-	rootfs   string
+	rootfs   string // shared by all runs: an empty skeleton of mount points
 	ctRoot   string // libcontainer's state root
 	keepLock bool
 }
@@ -77,7 +76,7 @@ func newState(root string) (*state, error) {
 		return nil, fmt.Errorf("%w: %v", ErrState, err)
 	}
 	s := &state{root: root, id: "sr-" + hex.EncodeToString(b[:]), ctRoot: filepath.Join(root, "containers")}
-	s.rootfs = filepath.Join(root, "runs", s.id+".rootfs")
+	s.rootfs = filepath.Join(root, "rootfs")
 	// The lock is taken under a name cleanStale ignores and only then published, so no cleaner
 	// can mistake a run that is starting for one that died.
 	lockPath := filepath.Join(root, "runs", s.id+".lock")
@@ -96,9 +95,9 @@ func newState(root string) (*state, error) {
 		return nil, fmt.Errorf("%w: %v", ErrState, err)
 	}
 	s.lock = lock
-	if err := os.Mkdir(s.rootfs, 0o755); err != nil {
+	if err := ensureSkeleton(s.rootfs); err != nil {
 		s.release()
-		return nil, fmt.Errorf("%w: %v", ErrState, err)
+		return nil, err
 	}
 	return s, nil
 }
@@ -111,21 +110,9 @@ func (s *state) release() {
 	s.lock.Close()
 }
 
-// removeRunFiles removes a run's root directory and placeholders, keeping its lock.
+// removeRunFiles removes what a run kept beside its lock.
 func removeRunFiles(runs, id string) {
-	removeRootfs(filepath.Join(runs, id+".rootfs"))
 	os.Remove(filepath.Join(runs, id+".emptyf"))
-	os.Remove(filepath.Join(runs, id+".emptyd"))
-}
-
-// removeRootfs removes a run's root directory: it only ever holds empty mount points, created on
-// the host side of the run's own mount namespace.
-func removeRootfs(dir string) {
-	if err := os.RemoveAll(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
-		// A mount leaked into our namespace would make RemoveAll fail; never follow it.
-		_ = unix.Unmount(dir, unix.MNT_DETACH)
-		_ = os.RemoveAll(dir)
-	}
 }
 
 // cleanStale destroys what runs that died (kill -9, power loss) left behind: their lock is no
@@ -173,15 +160,6 @@ func cleanStale(root string) {
 		os.Remove(filepath.Join(runs, e.Name()))
 		f.Close()
 	}
-	// Root directories without a lock belong to runs that died between creating them and
-	// taking the lock; they are empty mount points only.
-	for _, e := range entries {
-		if id, ok := strings.CutSuffix(e.Name(), ".rootfs"); ok {
-			if _, err := os.Lstat(filepath.Join(runs, id+".lock")); errors.Is(err, os.ErrNotExist) {
-				removeRootfs(filepath.Join(runs, e.Name()))
-			}
-		}
-	}
 }
 
 // removeIfUnlocked removes a lock file nobody holds.
@@ -194,4 +172,21 @@ func removeIfUnlocked(name string) {
 	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
 		os.Remove(name)
 	}
+}
+
+// ensureSkeleton creates the shared root's fixed file mount point. libcontainer creates a missing
+// file mount point with O_EXCL, so two runs starting at once would race to create it.
+func ensureSkeleton(rootfs string) error {
+	stage := filepath.Join(rootfs, filepath.Dir(StagePath))
+	if _, err := os.Lstat(filepath.Join(rootfs, StagePath)); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(stage, 0o755); err != nil {
+		return fmt.Errorf("%w: %v", ErrState, err)
+	}
+	f, err := os.OpenFile(filepath.Join(rootfs, StagePath), os.O_CREATE|os.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrState, err)
+	}
+	return f.Close()
 }
