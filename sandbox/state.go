@@ -32,8 +32,8 @@ type state struct {
 	root     string // the state root
 	id       string
 	lock     *os.File // held for the whole run: an unheld lock marks a dead run
-	rootfs   string // shared by all runs: an empty skeleton of mount points
-	ctRoot   string // libcontainer's state root
+	rootfs   string   // shared by all runs: an empty skeleton of mount points
+	ctRoot   string   // libcontainer's state root
 	keepLock bool
 }
 
