@@ -8,7 +8,10 @@ export CGO_ENABLED := 1
 # A user the end-to-end tests run unprivileged sandboxes as, when they are run as root.
 TEST_USER ?= skillrun-test
 
-.PHONY: build demo test test-unit test-e2e bench lint deps clean help
+STATICCHECK := bin/tools/staticcheck
+STATICCHECK_VERSION := v0.8.2
+
+.PHONY: build demo test test-user bench lint deps clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -32,9 +35,15 @@ test-user:
 		useradd --system --no-create-home --shell /usr/sbin/nologin $(TEST_USER); \
 	fi
 
-test: build test-user ## vet, unit tests (race) and end-to-end tests, as root and as $(TEST_USER)
+$(STATICCHECK):
+	GOBIN=$(abspath bin/tools) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+lint: deps $(STATICCHECK) ## go vet, gofmt and staticcheck
 	$(GO) vet -tags '$(TAGS)' ./...
 	@test -z "$$(gofmt -l cmd sandbox policy profiles test examples)" || { gofmt -l cmd sandbox policy profiles test examples; echo "gofmt needed"; exit 1; }
+	$(STATICCHECK) -tags '$(TAGS)' ./...
+
+test: build test-user lint ## lint, unit tests (race) and end-to-end tests, as root and as $(TEST_USER)
 	$(GO) test -race -count=1 ./policy/... ./profiles/...
 	$(GO) test -tags '$(TAGS)' -count=1 ./cmd/... ./sandbox/...
 	SKILLRUN_BIN=$(abspath $(BIN)) SKILLRUN_TEST_USER=$(TEST_USER) $(GO) test -tags '$(TAGS)' -count=1 -timeout 20m ./test/...

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/opencontainers/cgroups"
@@ -262,5 +261,3 @@ func expandMasks(masks []string) []string {
 	}
 	return out
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

