@@ -74,7 +74,7 @@ type identity struct {
 // identities lists the users the end-to-end tests run as. As root: root, and the unprivileged
 // SKILLRUN_TEST_USER (make test creates it). As an ordinary user: that user only; the root cases
 // are skipped with the reason printed.
-func identities(t *testing.T) []identity {
+func identities(t testing.TB) []identity {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Logf("not root: the root variants of this test do not run (run `make test` as root for them)")
@@ -107,7 +107,7 @@ func forEachIdentity(t *testing.T, f func(t *testing.T, e *env)) {
 // env is one identity's private world: a fake home with planted canaries, XDG dirs, a state
 // root and a workspace, all owned by the identity.
 type env struct {
-	t         *testing.T
+	t         testing.TB
 	id        identity
 	base      string
 	home      string
@@ -117,7 +117,7 @@ type env struct {
 	extraEnv  []string
 }
 
-func newEnv(t *testing.T, id identity) *env {
+func newEnv(t testing.TB, id identity) *env {
 	t.Helper()
 	base, err := os.MkdirTemp("", "skillrun-e2e-")
 	if err != nil {

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"runtime"
 	"sort"
 	"strconv"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -75,6 +77,16 @@ func main() {
 			return
 		}
 		fmt.Println("udp: SENT")
+	case "rss":
+		// Run a command and print the peak resident set (KiB) of it and the children it waited
+		// for. Started from this small program, the figure is the command's own: a child forked
+		// from a large process starts with that process's high-water mark.
+		cmd := exec.Command(os.Args[2], os.Args[3:]...)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fail(err)
+		}
+		fmt.Println(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)
 	case "no-userns":
 		// Run the rest of the command line where creating a user namespace is refused, as a
 		// container runtime's seccomp profile refuses it.
