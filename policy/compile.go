@@ -223,7 +223,8 @@ func (p *Plan) cover(pth string) *Mount {
 func (p *Plan) visible(pth string) bool { return p.cover(pth) != nil }
 
 // applyFloor masks never-readable paths and protects never-writable ones wherever a bind mount
-// would show them from the host. Paths on a tmpfs come from nowhere and need nothing.
+// would show them from the host. Paths on a tmpfs come from nowhere and need nothing. A path may be
+// both: masked when it exists, and held by a placeholder so it cannot be created when it does not.
 func (p *Plan) applyFloor(f *FloorDoc, vars Vars) error {
 	seen := map[string]bool{}
 	for _, raw := range f.NeverRead {
@@ -231,11 +232,16 @@ func (p *Plan) applyFloor(f *FloorDoc, vars Vars) error {
 		if err != nil {
 			continue // a variable this run does not have: nothing of it is mounted
 		}
-		if m := p.cover(strings.TrimSuffix(pth, "/"+path.Base(pth))); m != nil && m.Access != Tmpfs && !seen[pth] {
+		probe := pth
+		if hasGlob(path.Base(pth)) {
+			probe = path.Dir(pth) // a glob's matches are covered by what covers their directory
+		}
+		if m := p.cover(probe); m != nil && m.Access != Tmpfs && !seen[pth] {
 			seen[pth] = true
 			p.Mask = append(p.Mask, pth)
 		}
 	}
+	seen = map[string]bool{}
 	for _, raw := range f.NeverWrite {
 		pth, err := vars.expand(raw)
 		if err != nil {

@@ -62,7 +62,14 @@ type FloorDoc struct {
 }
 
 // decodeStrict parses YAML, rejecting unknown keys, and reports errors with file:line:column.
-func decodeStrict(file string, data []byte, v any) error {
+// The YAML library can panic on malformed input (found by FuzzParseProfile); documents come from
+// skills, so such input is an invalid document, never a crash.
+func decodeStrict(file string, data []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %s: malformed YAML", ErrInvalid, file)
+		}
+	}()
 	if err := yaml.UnmarshalWithOptions(data, v, yaml.DisallowUnknownField()); err != nil {
 		return fmt.Errorf("%w: %s", ErrInvalid, yamlErrorf(file, err))
 	}
