@@ -49,10 +49,11 @@ test: build test-user lint ## lint, unit tests (race) and end-to-end tests, as r
 	SKILLRUN_BIN=$(abspath $(BIN)) SKILLRUN_TEST_USER=$(TEST_USER) $(GO) test -tags '$(TAGS)' -count=1 -timeout 20m ./test/...
 
 bench: build test-user ## per-command overhead and peak RSS against bare exec and bwrap, root and unprivileged
-	@command -v bwrap >/dev/null || { echo "skillrun: installing bubblewrap (for the comparison only; skillrun never uses it)"; \
+	@command -v bwrap >/dev/null || { echo "skillrun: installing Debian's bubblewrap (for the comparison only; skillrun never uses it)"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null || echo "skillrun: no bubblewrap: measuring without it"; }
-	SKILLRUN_BIN=$(abspath $(BIN)) SKILLRUN_TEST_USER=$(TEST_USER) $(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 1x -count 1 ./test/...
+		{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } \
+			|| echo "skillrun: could not install bubblewrap: measuring without it"; }
+	SKILLRUN_BIN=$(abspath $(BIN)) SKILLRUN_TEST_USER=$(TEST_USER) $(GO) test -tags '$(TAGS)' -run '^$$' -bench '^BenchmarkOverhead$$' -benchtime 1x -count 1 -timeout 60m -v ./test/...
 
 clean:
 	rm -rf bin

@@ -212,9 +212,9 @@ func TestTimeoutTakesTheStricter(t *testing.T) {
 		flag    time.Duration
 		want    time.Duration
 	}{
-		{"agent", 0, 0},                       // agent: no timeout of its own
-		{"agent", time.Minute, time.Minute},   // the flag alone
-		{"untrusted", 0, 10 * time.Minute},    // the profile alone
+		{"agent", 0, 0},                     // agent: no timeout of its own
+		{"agent", time.Minute, time.Minute}, // the flag alone
+		{"untrusted", 0, 10 * time.Minute},  // the profile alone
 		{"untrusted", time.Minute, time.Minute},
 		{"untrusted", time.Hour, 10 * time.Minute},
 	}
