@@ -385,3 +385,20 @@ func TestSignalsForwarded(t *testing.T) {
 		}
 	})
 }
+
+// TestLifelineCannotBeHeld: the stage's end of the lifeline pipe must not be reachable from the
+// command (as the same user it could otherwise re-open /proc/1/fd/3 for writing and keep the
+// sandbox alive after skillrun dies), and PID 1 must not be traceable.
+func TestLifelineCannotBeHeld(t *testing.T) {
+	forEachIdentity(t, func(t *testing.T, e *env) {
+		r := e.run("-c", `exec 5>/proc/1/fd/3 && echo HELD; readlink /proc/1/exe >/dev/null && echo EXE-READABLE; cat /proc/1/environ >/dev/null 2>&1 && echo ENV-READABLE; echo done`)
+		if r.code != 0 || !strings.Contains(r.stdout, "done") {
+			t.Fatalf("run failed:\n%s", r)
+		}
+		for _, bad := range []string{"HELD", "EXE-READABLE", "ENV-READABLE"} {
+			if strings.Contains(r.stdout, bad) {
+				t.Errorf("%s: the stage is reachable from the command:\n%s", bad, r)
+			}
+		}
+	})
+}
