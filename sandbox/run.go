@@ -141,9 +141,11 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	}
 	res := &Result{}
 	done := make(chan struct{})
-	go supervise(proc, plan.Limits.Timeout, sigs, done, res)
+	supervised := make(chan bool)
+	go func() { supervised <- supervise(proc, plan.Limits.Timeout, sigs, done) }()
 	ps, err := proc.Wait()
 	close(done)
+	res.TimedOut = <-supervised
 	res.Duration = time.Since(start)
 	if ps == nil {
 		return nil, fmt.Errorf("%w: waiting for the sandbox: %v", ErrSetup, err)
@@ -155,8 +157,9 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 var noNewPrivs = true
 
 // supervise forwards the caller's signals to the stage and enforces the timeout: SIGTERM to the
-// whole sandbox, SIGKILL after KillGrace.
-func supervise(proc *libcontainer.Process, timeout policy.Duration, sigs <-chan os.Signal, done <-chan struct{}, res *Result) {
+// whole sandbox, SIGKILL after KillGrace. It returns, once done is closed, whether the timeout
+// fired.
+func supervise(proc *libcontainer.Process, timeout policy.Duration, sigs <-chan os.Signal, done <-chan struct{}) (timedOut bool) {
 	var deadline, kill <-chan time.Time
 	if timeout > 0 {
 		deadline = time.After(time.Duration(timeout))
@@ -164,11 +167,11 @@ func supervise(proc *libcontainer.Process, timeout policy.Duration, sigs <-chan 
 	for {
 		select {
 		case <-done:
-			return
+			return timedOut
 		case s := <-sigs:
 			_ = proc.Signal(s)
 		case <-deadline:
-			res.TimedOut = true
+			timedOut = true
 			_ = proc.Signal(unix.SIGTERM)
 			kill = time.After(KillGrace)
 		case <-kill:

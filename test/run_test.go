@@ -31,6 +31,7 @@ func TestExitStatus(t *testing.T) {
 			{"system workspace", []string{"--workspace", "/usr/share", "--", "true"}, 125, "skillrun: error: workspace refused"},
 			{"unknown profile", []string{"--profile", "nope", "--", "true"}, 125, "skillrun: error: unknown profile \"nope\""},
 			{"timeout", []string{"--timeout", "500ms", "--", "sleep", "30"}, 143, "skillrun: error: timed out after 500ms"},
+			{"timeout, TERM ignored", []string{"--timeout", "300ms", "--", "sh", "-c", "trap '' TERM; sleep 30"}, 137, "skillrun: error: timed out after 300ms"},
 		}
 		for _, c := range cases {
 			r := e.run(c.args...)
