@@ -91,6 +91,14 @@ func TestFilesystemView(t *testing.T) {
 		if got, err := os.ReadFile(filepath.Join(e.workspace, "made-inside")); err != nil || string(got) != "created\n" {
 			t.Errorf("a file written in the workspace did not reach the host: %v %q", err, got)
 		}
+		binBefore := treeHash(t, skillrunBin)
+		r = e.run("-c", `for f in /.skillrun/skillrun /proc/1/exe; do (echo x >> "$f") 2>/dev/null && echo "WROTE $f"; (: > "$f") 2>/dev/null && echo "TRUNCATED $f"; chmod 777 "$f" 2>/dev/null && echo "CHMOD $f"; done; echo checked`)
+		if !strings.Contains(r.stdout, "checked") || strings.Contains(r.stdout, "WROTE") || strings.Contains(r.stdout, "TRUNCATED") || strings.Contains(r.stdout, "CHMOD") {
+			t.Errorf("skillrun's own binary is modifiable from inside:\n%s", r)
+		}
+		if treeHash(t, skillrunBin) != binBefore {
+			t.Errorf("skillrun's binary changed")
+		}
 		if homeBefore != treeHash(t, e.home) {
 			t.Errorf("the host home changed")
 		}
