@@ -97,41 +97,51 @@ func missingPlaceholders(protect []string) []string {
 	return out
 }
 
-// create makes the placeholder directories, siblings in parallel, parents before children, and
-// records each one it made (one that appeared meanwhile is not ours and is not recorded).
+// create makes the placeholder directories, parents before children, and records each one it
+// made (one that appeared meanwhile is not ours and is not recorded).
 func (ph *placeholders) create(dirs []string) error {
-	byDepth := map[int][]string{}
-	maxDepth := 0
-	for _, d := range dirs {
-		n := strings.Count(d, "/")
-		byDepth[n] = append(byDepth[n], d)
-		maxDepth = max(maxDepth, n)
+	var mu sync.Mutex
+	var firstErr error
+	byLevel(dirs, false, func(d string) {
+		err := os.Mkdir(d, 0o755)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err == nil:
+			ph.created = append(ph.created, d)
+		case !errors.Is(err, os.ErrExist) && firstErr == nil:
+			firstErr = fmt.Errorf("%w: placeholder for protected %s: %v", ErrSetup, d, err)
+		}
+	})
+	return firstErr
+}
+
+// byLevel calls fn for every path, the paths of one depth in parallel and the depths in order
+// (deepest first when deepestFirst). Each call is a journalled metadata operation of ~0.3 ms;
+// one by one, a dozen of them would add milliseconds to every run.
+func byLevel(paths []string, deepestFirst bool, fn func(string)) {
+	levels := map[int][]string{}
+	deepest := 0
+	for _, p := range paths {
+		n := strings.Count(p, "/")
+		levels[n] = append(levels[n], p)
+		deepest = max(deepest, n)
 	}
-	for n := 0; n <= maxDepth; n++ {
+	for i := 0; i <= deepest; i++ {
+		n := i
+		if deepestFirst {
+			n = deepest - i
+		}
 		var wg sync.WaitGroup
-		var mu sync.Mutex
-		var firstErr error
-		for _, d := range byDepth[n] {
+		for _, p := range levels[n] {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				err := os.Mkdir(d, 0o755)
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err == nil:
-					ph.created = append(ph.created, d)
-				case !errors.Is(err, os.ErrExist) && firstErr == nil:
-					firstErr = fmt.Errorf("%w: placeholder for protected %s: %v", ErrSetup, d, err)
-				}
+				fn(p)
 			}()
 		}
 		wg.Wait()
-		if firstErr != nil {
-			return firstErr
-		}
 	}
-	return nil
 }
 
 // release drops this run's hold; the last run out removes every listed placeholder that is still
@@ -162,25 +172,8 @@ func (ph *placeholders) release() {
 		}
 	}
 	f.Close()
-	// Each removal is a journalled metadata operation; doing them one by one costs several
-	// milliseconds per run, so siblings go in parallel, deepest level first.
-	byDepth := map[int][]string{}
-	maxDepth := 0
-	for _, p := range paths {
-		d := strings.Count(p, "/")
-		byDepth[d] = append(byDepth[d], p)
-		maxDepth = max(maxDepth, d)
-	}
-	for d := maxDepth; d >= 0; d-- {
-		var wg sync.WaitGroup
-		for _, p := range byDepth[d] {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				unix.Rmdir(p) // placeholders are directories; fails, as it should, when not empty
-			}()
-		}
-		wg.Wait()
-	}
+	byLevel(paths, true, func(p string) {
+		unix.Rmdir(p) // placeholders are directories; fails, as it should, when not empty
+	})
 	os.Remove(ph.list)
 }
