@@ -76,7 +76,18 @@ func Compile(r Request) (*Plan, error) {
 			return nil, fmt.Errorf("%w: %s %q is not absolute", ErrRequest, p.name, p.val)
 		}
 	}
+	for _, p := range []struct{ name, val string }{{"config dir", r.ConfigDir}, {"state dir", r.StateDir}} {
+		// skillrun's own folders are what the floor keeps out of every sandbox: without them
+		// neither the refusal nor the mask could be computed.
+		if !path.IsAbs(p.val) {
+			return nil, fmt.Errorf("%w: %s %q is not absolute", ErrRequest, p.name, p.val)
+		}
+	}
+	if r.Timeout < 0 {
+		return nil, fmt.Errorf("%w: negative timeout %s", ErrRequest, r.Timeout)
+	}
 	r.Cwd, r.Workspace, r.Home = path.Clean(r.Cwd), path.Clean(r.Workspace), path.Clean(r.Home)
+	r.ConfigDir, r.StateDir = path.Clean(r.ConfigDir), path.Clean(r.StateDir)
 	if err := CheckWorkspace(r.Workspace, &r); err != nil {
 		return nil, err
 	}
@@ -90,6 +101,9 @@ func Compile(r Request) (*Plan, error) {
 	}
 	floor, err := LoadFloor()
 	if err != nil {
+		return nil, err
+	}
+	if err := refuseWorkspaceInFloor(r, floor); err != nil {
 		return nil, err
 	}
 	vars := Vars{
@@ -127,6 +141,25 @@ func Compile(r Request) (*Plan, error) {
 	plan.Env, plan.EnvDropped = buildEnv(r, prof, floor)
 	plan.Limits.Timeout = stricter(prof.Limits.Timeout, r.Timeout)
 	return plan, nil
+}
+
+// refuseWorkspaceInFloor refuses a workspace at or below a floor path (~/.aws/sso,
+// ~/.config/systemd/user, …): applyFloor only sees floor paths below a mount, so a mount below a
+// floor path would escape it entirely.
+func refuseWorkspaceInFloor(r Request, f *FloorDoc) error {
+	vars := Vars{"HOME": r.Home, "CONFIG": r.ConfigDir, "STATE": r.StateDir}
+	for _, list := range [][]string{f.NeverRead, f.NeverWrite} {
+		for _, raw := range list {
+			pth, err := vars.expand(raw)
+			if err != nil || hasGlob(path.Base(pth)) {
+				continue // ${WORKSPACE}-relative entries lie inside the workspace by definition
+			}
+			if within(r.Workspace, pth) {
+				return fmt.Errorf("%w: %s lies inside %s, which the floor never opens to a command", ErrWorkspace, r.Workspace, pth)
+			}
+		}
+	}
+	return nil
 }
 
 func stricter(profile *Duration, flag time.Duration) Duration {

@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/goccy/go-yaml"
 
@@ -107,6 +108,9 @@ func ParseProfile(file string, data []byte) (*Profile, error) {
 
 // LoadProfile parses the built-in profile name.
 func LoadProfile(name string) (*Profile, error) {
+	if name == profiles.Floor {
+		return nil, fmt.Errorf("%w %q: the floor is not a profile (built in: %s)", profiles.ErrUnknown, name, strings.Join(profiles.Names(), ", "))
+	}
 	data, err := profiles.Get(name)
 	if err != nil {
 		return nil, err

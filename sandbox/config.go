@@ -126,9 +126,13 @@ func planMount(m policy.Mount, st *state, tmpfsOwner string) ([]*configs.Mount, 
 		if m.Path == policy.SandboxTmp {
 			mode = "1777"
 		}
+		flags := unix.MS_NOSUID | unix.MS_NODEV
+		if !m.Exec {
+			flags |= unix.MS_NOEXEC
+		}
 		return []*configs.Mount{{
 			Source: "tmpfs", Destination: m.Path, Device: "tmpfs",
-			Flags: unix.MS_NOSUID | unix.MS_NODEV,
+			Flags: flags,
 			Data:  "mode=" + mode + "," + tmpfsOwner,
 		}}, nil
 	}
