@@ -48,6 +48,20 @@ type Plan struct {
 	Limits     Limits   `json:"limits"`
 	// Namespaces the sandbox creates: mount, pid, ipc, uts, net, and user when not root.
 	Namespaces []string `json:"namespaces"`
+	// Skill is the skill the command was attributed to; nil for an agent command.
+	Skill *Skill `json:"skill,omitempty"`
+}
+
+// Skill describes the skill a plan runs.
+type Skill struct {
+	Name string `json:"name"`
+	// Dir is the skill folder as the command names it; Source its real folder on the host.
+	Dir    string `json:"dir"`
+	Source string `json:"source"`
+	// State is approved, unapproved or no-manifest.
+	State string `json:"state"`
+	// Digest is the approved content digest (empty when unapproved).
+	Digest string `json:"digest,omitempty"`
 }
 
 // Command is what runs: an argv, or a shell string run by bash -c (sh when there is no bash).
@@ -74,6 +88,13 @@ type Mount struct {
 	Optional bool `json:"optional,omitempty"`
 	// Origin names the profile or rule that asked for the mount.
 	Origin string `json:"origin"`
+	// Source is the host path shown at Path when it differs (a skill folder reached through a
+	// symlink is shown where the command names it, from its real folder).
+	Source string `json:"source,omitempty"`
+	// Digest, when set, is the content digest (package policy/trust) the folder must have: the
+	// sandbox shows a private read-only copy of exactly the bytes it hashed, and refuses to start
+	// when they do not match, so what was verified is what runs.
+	Digest string `json:"digest,omitempty"`
 }
 
 // Network is the sandbox's network: Allow empty means loopback only, nothing outside.
