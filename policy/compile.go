@@ -32,6 +32,17 @@ type Request struct {
 	// floor keeps skillrun's files out of every sandbox.
 	ConfigDir string
 	StateDir  string
+	// CacheDir is $XDG_CACHE_HOME; a skill's ${CACHE} lives under it.
+	CacheDir string
+	// Policy is the developer's policy, nil for the defaults; PolicyFile where it was read from.
+	Policy     *DevPolicy
+	PolicyFile string
+	// Skill is the skill the command belongs to, nil for an agent command.
+	Skill *SkillRequest
+	// SkillRoots and SkillDirs are every skill root and every discovered skill's real folder:
+	// never writable from any sandbox.
+	SkillRoots []string
+	SkillDirs  []string
 }
 
 // systemDirs may never be a workspace: a workspace is writable, and these hold the system.
@@ -66,37 +77,24 @@ func CheckWorkspace(ws string, r *Request) error {
 	return nil
 }
 
+// SkillRequest is the skill a command was attributed to, with what the caller read about it.
+type SkillRequest struct {
+	Name string // the folder's name in its skill root
+	// Dir is the folder as the command names it; Source is its real path (symlinks resolved).
+	Dir    string
+	Source string
+	// Manifest is the folder's skillrun.yaml, nil when it has none.
+	Manifest *Manifest
+	// Lock is the folder's approval, nil when it was never approved.
+	Lock *LockedSkill
+	// Digest is the folder's digest now, when the caller computed it. Empty means not computed:
+	// the sandbox verifies the approved digest while it copies the folder.
+	Digest string
+}
+
 // Compile computes the plan for r. It is deterministic: the same request gives the same plan.
 func Compile(r Request) (*Plan, error) {
-	if len(r.Command.Argv) == 0 && r.Command.Shell == nil {
-		return nil, fmt.Errorf("%w: no command", ErrRequest)
-	}
-	for _, p := range []struct{ name, val string }{{"cwd", r.Cwd}, {"workspace", r.Workspace}, {"home", r.Home}} {
-		if !path.IsAbs(p.val) {
-			return nil, fmt.Errorf("%w: %s %q is not absolute", ErrRequest, p.name, p.val)
-		}
-	}
-	for _, p := range []struct{ name, val string }{{"config dir", r.ConfigDir}, {"state dir", r.StateDir}} {
-		// skillrun's own folders are what the floor keeps out of every sandbox: without them
-		// neither the refusal nor the mask could be computed.
-		if !path.IsAbs(p.val) {
-			return nil, fmt.Errorf("%w: %s %q is not absolute", ErrRequest, p.name, p.val)
-		}
-	}
-	if r.Timeout < 0 {
-		return nil, fmt.Errorf("%w: negative timeout %s", ErrRequest, r.Timeout)
-	}
-	r.Cwd, r.Workspace, r.Home = path.Clean(r.Cwd), path.Clean(r.Workspace), path.Clean(r.Home)
-	r.ConfigDir, r.StateDir = path.Clean(r.ConfigDir), path.Clean(r.StateDir)
-	if err := CheckWorkspace(r.Workspace, &r); err != nil {
-		return nil, err
-	}
-	name := r.Profile
-	if name == "" {
-		name = DefaultProfile
-	}
-	prof, err := LoadProfile(name)
-	if err != nil {
+	if err := r.check(); err != nil {
 		return nil, err
 	}
 	floor, err := LoadFloor()
@@ -117,7 +115,6 @@ func Compile(r Request) (*Plan, error) {
 	}
 	plan := &Plan{
 		Version:    PlanVersion,
-		Profile:    prof.Name,
 		Command:    r.Command,
 		Cwd:        r.Cwd,
 		Workspace:  r.Workspace,
@@ -129,18 +126,479 @@ func Compile(r Request) (*Plan, error) {
 	if r.User.UID != 0 {
 		plan.Namespaces = append(plan.Namespaces, "user")
 	}
-	if err := plan.addMounts(prof, vars); err != nil {
+	m := &merge{r: &r, plan: plan, vars: vars, floor: floor}
+	if r.Skill == nil {
+		err = m.agent()
+	} else {
+		err = m.skill()
+	}
+	if err != nil {
 		return nil, err
 	}
-	if err := plan.applyFloor(floor, vars); err != nil {
+	if err := m.finish(); err != nil {
 		return nil, err
 	}
 	if !plan.visible(r.Cwd) {
-		return nil, fmt.Errorf("%w: %s (the sandbox shows the workspace %s, the system and an empty home)", ErrCwd, r.Cwd, r.Workspace)
+		return nil, fmt.Errorf("%w: %s (the sandbox shows %s)", ErrCwd, r.Cwd, plan.visibleSummary())
 	}
-	plan.Env, plan.EnvDropped = buildEnv(r, prof, floor)
-	plan.Limits.Timeout = stricter(prof.Limits.Timeout, r.Timeout)
 	return plan, nil
+}
+
+func (r *Request) check() error {
+	if len(r.Command.Argv) == 0 && r.Command.Shell == nil {
+		return fmt.Errorf("%w: no command", ErrRequest)
+	}
+	for _, p := range []struct{ name, val string }{{"cwd", r.Cwd}, {"workspace", r.Workspace}, {"home", r.Home},
+		{"config dir", r.ConfigDir}, {"state dir", r.StateDir}} {
+		// skillrun's own folders are what the floor keeps out of every sandbox: without them
+		// neither the refusal nor the mask could be computed.
+		if !path.IsAbs(p.val) {
+			return fmt.Errorf("%w: %s %q is not absolute", ErrRequest, p.name, p.val)
+		}
+	}
+	if r.Timeout < 0 {
+		return fmt.Errorf("%w: negative timeout %s", ErrRequest, r.Timeout)
+	}
+	r.Cwd, r.Workspace, r.Home = path.Clean(r.Cwd), path.Clean(r.Workspace), path.Clean(r.Home)
+	r.ConfigDir, r.StateDir = path.Clean(r.ConfigDir), path.Clean(r.StateDir)
+	if r.CacheDir != "" {
+		if !path.IsAbs(r.CacheDir) {
+			return fmt.Errorf("%w: cache dir %q is not absolute", ErrRequest, r.CacheDir)
+		}
+		r.CacheDir = path.Clean(r.CacheDir)
+	}
+	if s := r.Skill; s != nil {
+		if err := checkFolderName(s.Name); err != nil {
+			return fmt.Errorf("%w: skill: %v", ErrRequest, err)
+		}
+		for _, p := range []string{s.Dir, s.Source} {
+			if !path.IsAbs(p) || path.Clean(p) != p || p == "/" {
+				return fmt.Errorf("%w: skill folder %q is not a clean absolute path", ErrRequest, p)
+			}
+		}
+		if r.Profile != "" {
+			return fmt.Errorf("%w: --profile applies to agent commands; skill %s gets its capabilities from its manifest and your policy", ErrRequest, s.Name)
+		}
+	}
+	return CheckWorkspace(r.Workspace, r)
+}
+
+// merge carries one compilation.
+type merge struct {
+	r     *Request
+	plan  *Plan
+	vars  Vars
+	floor *FloorDoc
+	// effective are the rules after intersection and deny; limits collects every bound.
+	effective *rules
+	limits    []limitSource
+	sub       subtraction
+	why       []Decision
+}
+
+type limitSource struct {
+	caps   LimitCaps
+	origin string
+}
+
+// profileChain loads a built-in profile and the profiles it extends, parents first.
+func profileChain(name string) ([]*Profile, error) {
+	var out []*Profile
+	seen := map[string]bool{}
+	var visit func(n string, depth int) error
+	visit = func(n string, depth int) error {
+		if seen[n] {
+			return nil
+		}
+		if depth > 8 {
+			return fmt.Errorf("%w: profile %s extends too deep (a cycle?)", ErrInvalid, n)
+		}
+		seen[n] = true
+		p, err := LoadProfile(n)
+		if err != nil {
+			return err
+		}
+		for _, e := range p.Extends {
+			if err := visit(e, depth+1); err != nil {
+				return err
+			}
+		}
+		out = append(out, p)
+		return nil
+	}
+	return out, visit(name, 0)
+}
+
+func (m *merge) addProfiles(rs *rules, names []string, limits bool) error {
+	for _, n := range names {
+		chain, err := profileChain(n)
+		if err != nil {
+			return err
+		}
+		for _, p := range chain {
+			ref := docRef{label: "profile " + p.Name, src: p.src, builtin: true}
+			if err := rs.add(&p.Capabilities, m.vars, ref, false); err != nil {
+				return err
+			}
+			if limits {
+				m.limits = append(m.limits, limitSource{p.Limits, "profile " + p.Name})
+			}
+		}
+	}
+	return nil
+}
+
+func policyRef(p *DevPolicy, keys ...any) docRef {
+	if p == nil {
+		return docRef{label: "policy"}
+	}
+	return docRef{label: "policy", src: p.src, prefix: keys}
+}
+
+// agent compiles an agent command: its profile plus the policy's agent grants and unsafe lines.
+func (m *merge) agent() error {
+	r, pol := m.r, m.r.Policy
+	name := r.Profile
+	if name == "" && pol != nil {
+		name = pol.DefaultProfile
+	}
+	if name == "" {
+		name = DefaultProfile
+	}
+	m.plan.Profile = name
+	rs := &rules{set: map[string]setRule{}}
+	if err := m.addProfiles(rs, []string{name}, true); err != nil {
+		return err
+	}
+	if pol != nil {
+		if err := m.refuseFloorGrant(&pol.Agent, policyRef(pol, "agent")); err != nil {
+			return err
+		}
+		if err := rs.add(&pol.Agent, m.vars, policyRef(pol, "agent"), false); err != nil {
+			return err
+		}
+		m.limits = append(m.limits, limitSource{pol.Agent.Limits, policyRef(pol, "agent").origin("limits")})
+		ref := policyRef(pol, "unsafe")
+		ref.unsafe = true
+		if err := rs.add(&pol.Unsafe, m.vars, ref, false); err != nil {
+			return err
+		}
+	}
+	m.effective = rs
+	return m.deny(nil)
+}
+
+// skill compiles a skill's command: (profiles ∪ manifest) ∩ (approved ∪ grant), or the
+// untrusted profile when it has no approved manifest.
+func (m *merge) skill() error {
+	r, s, pol := m.r, m.r.Skill, m.r.Policy
+	if s.Lock != nil && s.Digest != "" && s.Lock.Digest != s.Digest {
+		return fmt.Errorf("%w: %s (%s) was approved with %s and now hashes to %s", ErrModified, s.Name, s.Source, s.Lock.Digest, s.Digest)
+	}
+	m.vars["SKILL_DIR"] = s.Dir
+	if r.CacheDir != "" {
+		m.vars["CACHE"] = path.Join(r.CacheDir, "skillrun", s.Name)
+	}
+	sp := pol.skill(s.Name)
+	state := "approved"
+	switch {
+	case s.Lock == nil && pol.unapproved() == UnapprovedRefuse:
+		return fmt.Errorf("%w: %s (%s) is not approved and the policy refuses unapproved skills", ErrUnapproved, s.Name, s.Source)
+	case s.Lock == nil:
+		state = "unapproved"
+	case !s.Lock.Manifest || s.Manifest == nil:
+		state = "no-manifest"
+	}
+	m.plan.Skill = &Skill{Name: s.Name, Dir: s.Dir, Source: s.Source, State: state}
+	if s.Lock != nil {
+		m.plan.Skill.Digest = s.Lock.Digest
+	}
+	if state != "approved" {
+		// Untrusted: read the workspace and the skill, write only the private tmp.
+		m.plan.Profile = "untrusted"
+		rs := &rules{set: map[string]setRule{}}
+		if err := m.addProfiles(rs, []string{"untrusted"}, true); err != nil {
+			return err
+		}
+		m.effective = rs
+		m.limits = append(m.limits, limitSource{sp.Limits, policyRef(pol, "skills", s.Name).origin("limits")})
+		return m.deny(sp)
+	}
+	man := s.Manifest
+	if man.Name != s.Name {
+		return fmt.Errorf("%w: %s: the manifest names the skill %q but its folder is %q", ErrInvalid, man.src.at("name"), man.Name, s.Name)
+	}
+	m.plan.Profile = "manifest"
+	requested := &rules{set: map[string]setRule{}}
+	if err := m.addProfiles(requested, append([]string{"base"}, man.Extends...), true); err != nil {
+		return err
+	}
+	if err := requested.add(&man.Capabilities, m.vars, docRef{label: "manifest", src: man.src}, false); err != nil {
+		return err
+	}
+	m.limits = append(m.limits, limitSource{man.Limits, docRef{label: "manifest", src: man.src}.origin("limits")})
+	allowed := &rules{set: map[string]setRule{}}
+	if err := m.addProfiles(allowed, append([]string{"base"}, s.Lock.Extends...), false); err != nil {
+		return err
+	}
+	if s.Lock.Approved != nil {
+		if err := allowed.add(s.Lock.Approved, m.vars, docRef{label: "approval (" + LockFile + ")"}, false); err != nil {
+			return err
+		}
+	}
+	if err := m.refuseFloorGrant(&sp.Grant, policyRef(pol, "skills", s.Name, "grant")); err != nil {
+		return err
+	}
+	if err := allowed.add(&sp.Grant, m.vars, policyRef(pol, "skills", s.Name, "grant"), false); err != nil {
+		return err
+	}
+	ref := policyRef(pol, "skills", s.Name, "unsafe")
+	ref.unsafe = true
+	if err := allowed.add(&sp.Unsafe, m.vars, ref, false); err != nil {
+		return err
+	}
+	m.limits = append(m.limits, limitSource{sp.Limits, policyRef(pol, "skills", s.Name).origin("limits")})
+	kept, denied := intersect(requested, allowed)
+	m.why = append(m.why, denied...)
+	m.effective = kept
+	return m.deny(sp)
+}
+
+// deny subtracts the policy's global deny and the skill's own.
+func (m *merge) deny(sp *SkillPolicy) error {
+	pol := m.r.Policy
+	if pol == nil {
+		return nil
+	}
+	d := &rules{}
+	if err := d.add(&pol.Deny, m.vars, policyRef(pol, "deny"), true); err != nil {
+		return err
+	}
+	if sp != nil && m.r.Skill != nil {
+		if err := d.add(&sp.Deny, m.vars, policyRef(pol, "skills", m.r.Skill.Name, "deny"), true); err != nil {
+			return err
+		}
+	}
+	m.sub = m.effective.subtract(d)
+	m.why = append(m.why, m.sub.denied...)
+	return nil
+}
+
+// refuseFloorGrant refuses a grant of a path the floor never opens: such a line belongs under
+// unsafe:, where every run that uses it says so.
+func (m *merge) refuseFloorGrant(c *Capabilities, ref docRef) error {
+	check := func(list []string, kind string, floorList []string, what string) error {
+		floorPaths := pathsOf(floorList, m.vars)
+		for i, raw := range list {
+			p, err := m.vars.expand(raw)
+			if err != nil {
+				continue
+			}
+			for _, f := range floorPaths {
+				if within(p, f) || hasGlob(path.Base(f)) && within(p, path.Dir(f)) && globMatch(path.Base(f), pathElem(p, path.Dir(f))) {
+					return fmt.Errorf("%w: %s: %s grants %s, which the floor keeps %s; move the line under unsafe: if you mean it",
+						ErrFloor, ref.origin("filesystem", kind, i), kind, p, what)
+				}
+			}
+		}
+		return nil
+	}
+	if err := check(c.Filesystem.Read, "read", m.floor.NeverRead, "unreadable"); err != nil {
+		return err
+	}
+	if err := check(c.Filesystem.Exec, "exec", m.floor.NeverRead, "unreadable"); err != nil {
+		return err
+	}
+	return check(c.Filesystem.Write, "write", append(append([]string{}, m.floor.NeverRead...), m.floor.NeverWrite...), "unwritable")
+}
+
+// pathElem returns the element of p directly below dir.
+func pathElem(p, dir string) string {
+	rest := strings.TrimPrefix(strings.TrimPrefix(p, dir), "/")
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return rest[:i]
+	}
+	return rest
+}
+
+// finish applies the floor, builds mounts, environment and limits, and records why.
+func (m *merge) finish() error {
+	plan, rs := m.plan, m.effective
+	// The floor first drops what lies inside a never-readable path and narrows what lies inside
+	// a never-writable one; built-in profiles may open what an integration needs, unsafe lines
+	// what the developer chose.
+	neverRead := pathsOf(m.floor.NeverRead, m.vars)
+	neverWrite := append(pathsOf(m.floor.NeverWrite, m.vars), m.r.extraNeverWrite()...)
+	var kept []pathRule
+	for _, r := range rs.paths {
+		drop := false
+		for _, f := range neverRead {
+			if hasGlob(path.Base(f)) || !within(r.path, f) || r.builtin {
+				continue
+			}
+			if o, ok := lifted(rs.paths, r.path, false); ok {
+				plan.Unsafe = appendUnique(plan.Unsafe, "read "+r.path+" ("+o+")")
+				continue
+			}
+			drop = true
+			m.why = append(m.why, Decision{Kind: "path", Subject: r.path, Decision: "denied", Origin: "floor", Reason: "never readable: " + f})
+			break
+		}
+		if drop {
+			continue
+		}
+		if r.write {
+			for _, f := range neverWrite {
+				if !within(r.path, f) {
+					continue
+				}
+				if o, ok := lifted(rs.paths, r.path, true); ok {
+					plan.Unsafe = appendUnique(plan.Unsafe, "write "+r.path+" ("+o+")")
+					continue
+				}
+				r.write = false
+				m.why = append(m.why, Decision{Kind: "path", Subject: r.path, Decision: "read-only", Origin: "floor", Reason: "never writable: " + f})
+				break
+			}
+		}
+		kept = append(kept, r)
+	}
+	rs.paths = kept
+	plan.mountsFrom(rs)
+	if err := m.addSkillMount(); err != nil {
+		return err
+	}
+	for _, mt := range plan.Mounts {
+		m.why = append(m.why, Decision{Kind: "path", Subject: mt.Path, Decision: mountDecision(mt), Origin: mt.Origin})
+	}
+	m.applyFloor(neverRead, neverWrite)
+	for _, h := range rs.hosts {
+		plan.Network.Allow = appendUnique(plan.Network.Allow, h.pattern.String())
+		m.why = append(m.why, Decision{Kind: "host", Subject: h.pattern.String(), Decision: "granted", Origin: h.origin})
+	}
+	sort.Strings(plan.Network.Allow)
+	plan.Network.Deny = m.sub.hostDeny
+	sort.Strings(plan.Network.Deny)
+	m.buildEnv()
+	m.buildLimits()
+	plan.Why = m.why
+	return nil
+}
+
+func mountDecision(mt Mount) string {
+	d := string(mt.Access)
+	if mt.Exec {
+		d += "+exec"
+	}
+	if mt.Digest != "" {
+		d += " (verified copy)"
+	}
+	return d
+}
+
+// extraNeverWrite are the never-writable paths the request adds to the floor: every skill root,
+// every discovered skill's real folder and the policy file.
+func (r *Request) extraNeverWrite() []string {
+	out := append(append([]string{}, r.SkillRoots...), r.SkillDirs...)
+	if r.PolicyFile != "" {
+		out = append(out, r.PolicyFile)
+	}
+	return out
+}
+
+// addSkillMount shows the skill's folder read-only where the command names it. An approved skill
+// gets a verified private copy (the sandbox checks the digest of what it copies); rules inside the
+// folder can only add exec: a skill can never write itself.
+func (m *merge) addSkillMount() error {
+	s := m.r.Skill
+	if s == nil {
+		return nil
+	}
+	mt := Mount{Path: s.Dir, Access: ReadOnly, Exec: true, Origin: "skill " + s.Name}
+	if s.Source != s.Dir {
+		mt.Source = s.Source
+	}
+	if s.Lock != nil {
+		mt.Digest = s.Lock.Digest
+	}
+	var out []Mount
+	for _, x := range m.plan.Mounts {
+		if within(x.Path, s.Dir) {
+			if x.Access == ReadWrite {
+				m.why = append(m.why, Decision{Kind: "path", Subject: x.Path, Decision: "read-only", Origin: x.Origin, Reason: "a skill's folder is never writable"})
+			}
+			continue // the verified copy serves the whole folder
+		}
+		out = append(out, x)
+	}
+	m.plan.Mounts = append(out, mt)
+	sortMounts(m.plan.Mounts)
+	return nil
+}
+
+// applyFloor masks never-readable paths and protects never-writable ones wherever a bind mount
+// would show them from the host. Paths on a tmpfs come from nowhere and need nothing. A path may be
+// both: masked when it exists, and held by a placeholder so it cannot be created when it does not.
+func (m *merge) applyFloor(neverRead, neverWrite []string) {
+	p := m.plan
+	rs := m.effective.paths
+	seen := map[string]bool{}
+	mask := func(pth, reason, origin string) {
+		probe := pth
+		if hasGlob(path.Base(pth)) {
+			probe = path.Dir(pth) // a glob's matches are covered by what covers their directory
+		}
+		mt := p.cover(probe)
+		if mt == nil || mt.Access == Tmpfs || mt.Digest != "" || seen[pth] {
+			return
+		}
+		if o, ok := lifted(rs, pth, false); ok {
+			p.Unsafe = appendUnique(p.Unsafe, "read "+pth+" ("+o+")")
+			return
+		}
+		seen[pth] = true
+		p.Mask = append(p.Mask, pth)
+		m.why = append(m.why, Decision{Kind: "path", Subject: pth, Decision: "masked", Origin: origin, Reason: reason})
+	}
+	for _, f := range neverRead {
+		mask(f, "never readable", "floor")
+	}
+	for _, d := range m.sub.maskBelow {
+		mask(d.path, "denied", d.origin)
+	}
+	seen = map[string]bool{}
+	protect := func(pth, reason, origin string) {
+		mt := p.cover(pth)
+		if mt == nil || mt.Access != ReadWrite || seen[pth] {
+			return
+		}
+		if o, ok := lifted(rs, pth, true); ok {
+			p.Unsafe = appendUnique(p.Unsafe, "write "+pth+" ("+o+")")
+			return
+		}
+		seen[pth] = true
+		p.Protect = append(p.Protect, pth)
+		m.why = append(m.why, Decision{Kind: "path", Subject: pth, Decision: "protected", Origin: origin, Reason: reason})
+	}
+	for _, f := range neverWrite {
+		protect(f, "never writable", "floor")
+	}
+	for _, d := range m.sub.protBelow {
+		protect(d.path, "writing denied", d.origin)
+	}
+	sort.Strings(p.Mask)
+	sort.Strings(p.Protect)
+	sort.Strings(p.Unsafe)
+}
+
+func (p *Plan) visibleSummary() string {
+	var parts []string
+	for _, m := range p.Mounts {
+		if m.Origin != "home (empty)" {
+			parts = append(parts, m.Path)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // refuseWorkspaceInFloor refuses a workspace at or below a floor path (~/.aws/sso,
@@ -162,85 +620,6 @@ func refuseWorkspaceInFloor(r Request, f *FloorDoc) error {
 	return nil
 }
 
-func stricter(profile *Duration, flag time.Duration) Duration {
-	var p time.Duration
-	if profile != nil {
-		p = time.Duration(*profile)
-	}
-	switch {
-	case p == 0:
-		return Duration(flag)
-	case flag == 0 || p < flag:
-		return Duration(p)
-	default:
-		return Duration(flag)
-	}
-}
-
-// addMounts turns the profile's paths into an ordered mount list. Home is always an empty tmpfs
-// first, so nothing of the caller's home shows unless a later rule binds it.
-func (p *Plan) addMounts(prof *Profile, vars Vars) error {
-	byPath := map[string]*Mount{}
-	add := func(raw string, access Access) error {
-		pth, err := vars.expand(raw)
-		if err != nil {
-			return fmt.Errorf("profile %s: %w", prof.Name, err)
-		}
-		if pth == "/" {
-			return fmt.Errorf("%w: profile %s: the whole file system (%q) cannot be granted", ErrInvalid, prof.Name, raw)
-		}
-		if pth == SandboxTmp {
-			access = Tmpfs
-		}
-		m, ok := byPath[pth]
-		if ok && m.Origin == "home" && access != Tmpfs {
-			// The home granted as a path (the workspace is $HOME): the real directory replaces
-			// the empty tmpfs, and the floor keeps its secrets and rc files out of reach.
-			ok = false
-		}
-		if !ok {
-			m = &Mount{Path: pth, Access: access, Origin: "profile " + prof.Name, Optional: !strings.HasPrefix(raw, "${WORKSPACE}")}
-			byPath[pth] = m
-			return nil
-		}
-		if access == ReadWrite && m.Access == ReadOnly {
-			m.Access = ReadWrite
-		}
-		return nil
-	}
-	byPath[p.Home] = &Mount{Path: p.Home, Access: Tmpfs, Origin: "home"}
-	for _, raw := range prof.Filesystem.Read {
-		if err := add(raw, ReadOnly); err != nil {
-			return err
-		}
-	}
-	for _, raw := range prof.Filesystem.Write {
-		if err := add(raw, ReadWrite); err != nil {
-			return err
-		}
-	}
-	for _, raw := range prof.Filesystem.Exec {
-		pth, err := vars.expand(raw)
-		if err != nil {
-			return fmt.Errorf("profile %s: %w", prof.Name, err)
-		}
-		if m, ok := byPath[pth]; ok {
-			m.Exec = true
-		}
-	}
-	for _, m := range byPath {
-		p.Mounts = append(p.Mounts, *m)
-	}
-	sort.Slice(p.Mounts, func(i, j int) bool {
-		a, b := p.Mounts[i].Path, p.Mounts[j].Path
-		if depth(a) != depth(b) {
-			return depth(a) < depth(b)
-		}
-		return a < b
-	})
-	return nil
-}
-
 // cover returns the innermost mount that shows pth, or nil.
 func (p *Plan) cover(pth string) *Mount {
 	var best *Mount
@@ -254,82 +633,3 @@ func (p *Plan) cover(pth string) *Mount {
 }
 
 func (p *Plan) visible(pth string) bool { return p.cover(pth) != nil }
-
-// applyFloor masks never-readable paths and protects never-writable ones wherever a bind mount
-// would show them from the host. Paths on a tmpfs come from nowhere and need nothing. A path may be
-// both: masked when it exists, and held by a placeholder so it cannot be created when it does not.
-func (p *Plan) applyFloor(f *FloorDoc, vars Vars) error {
-	seen := map[string]bool{}
-	for _, raw := range f.NeverRead {
-		pth, err := vars.expand(raw)
-		if err != nil {
-			continue // a variable this run does not have: nothing of it is mounted
-		}
-		probe := pth
-		if hasGlob(path.Base(pth)) {
-			probe = path.Dir(pth) // a glob's matches are covered by what covers their directory
-		}
-		if m := p.cover(probe); m != nil && m.Access != Tmpfs && !seen[pth] {
-			seen[pth] = true
-			p.Mask = append(p.Mask, pth)
-		}
-	}
-	seen = map[string]bool{}
-	for _, raw := range f.NeverWrite {
-		pth, err := vars.expand(raw)
-		if err != nil {
-			continue
-		}
-		if m := p.cover(pth); m != nil && m.Access == ReadWrite && !seen[pth] {
-			seen[pth] = true
-			p.Protect = append(p.Protect, pth)
-		}
-	}
-	sort.Strings(p.Mask)
-	sort.Strings(p.Protect)
-	return nil
-}
-
-// baseEnv are always set by skillrun, never taken from the caller.
-var baseEnv = []string{"HOME", "USER", "LOGNAME", "TMPDIR", "PATH"}
-
-func buildEnv(r Request, prof *Profile, f *FloorDoc) (env, dropped []string) {
-	caller := map[string]string{}
-	for _, kv := range r.Environ {
-		k, v, ok := strings.Cut(kv, "=")
-		if ok && k != "" {
-			caller[k] = v
-		}
-	}
-	out := map[string]string{
-		"HOME":    r.Home,
-		"USER":    r.User.Name,
-		"LOGNAME": r.User.Name,
-		"TMPDIR":  SandboxTmp,
-		"PATH":    DefaultPath,
-	}
-	if v := caller["PATH"]; v != "" {
-		out["PATH"] = v
-	}
-	for k, v := range caller {
-		if matchAny(baseEnv, k) {
-			continue
-		}
-		if !matchAny(prof.Env.Pass, k) || matchAny(f.NeverEnv, k) || matchAny(f.StripEnv, k) {
-			dropped = append(dropped, k)
-			continue
-		}
-		out[k] = v
-	}
-	for k, v := range prof.Env.Set {
-		if !matchAny(f.StripEnv, k) {
-			out[k] = v
-		}
-	}
-	for k, v := range out {
-		env = append(env, k+"="+v)
-	}
-	sort.Strings(env)
-	sort.Strings(dropped)
-	return env, dropped
-}

@@ -591,18 +591,6 @@ func TestCompileTimeout(t *testing.T) {
 			t.Errorf("%s --timeout %v: %v, want %v", c.profile, c.flag, got, c.want)
 		}
 	}
-	// The stricter non-zero value, whichever side it comes from.
-	for _, c := range []struct{ profile, flag, want time.Duration }{
-		{0, 0, 0}, {0, 5, 5}, {5, 0, 5}, {3, 5, 3}, {5, 3, 3}, {4, 4, 4},
-	} {
-		prof := Duration(c.profile)
-		if got := time.Duration(stricter(&prof, c.flag)); got != c.want {
-			t.Errorf("stricter(%v, %v) = %v, want %v", c.profile, c.flag, got, c.want)
-		}
-	}
-	if got := stricter(nil, 7); got != 7 {
-		t.Errorf("stricter(nil, 7) = %v", got)
-	}
 }
 
 func TestCompileNamespaces(t *testing.T) {
@@ -639,4 +627,26 @@ func TestDurationText(t *testing.T) {
 			t.Errorf("%s accepted", bad)
 		}
 	}
+}
+
+// flatProfile loads a profile with everything it extends folded in, as the compiler sees it.
+func flatProfile(name string) (*Profile, error) {
+	chain, err := profileChain(name)
+	if err != nil {
+		return nil, err
+	}
+	out := &Profile{Version: 1, Name: name, Description: chain[len(chain)-1].Description}
+	for _, p := range chain {
+		c, f := &out.Capabilities, p.Capabilities
+		c.Filesystem.Read = append(c.Filesystem.Read, f.Filesystem.Read...)
+		c.Filesystem.Write = append(c.Filesystem.Write, f.Filesystem.Write...)
+		c.Filesystem.Exec = append(c.Filesystem.Exec, f.Filesystem.Exec...)
+		c.Network.Allow = append(c.Network.Allow, f.Network.Allow...)
+		c.Env.Pass = append(c.Env.Pass, f.Env.Pass...)
+		c.Env.Secrets = append(c.Env.Secrets, f.Env.Secrets...)
+		if f.Limits.Timeout != nil {
+			c.Limits.Timeout = f.Limits.Timeout
+		}
+	}
+	return out, nil
 }

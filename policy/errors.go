@@ -15,4 +15,12 @@ var (
 	ErrRequest = errors.New("invalid request")
 	// ErrVariable marks an unknown or unset ${VARIABLE} in a path.
 	ErrVariable = errors.New("unknown variable")
+	// ErrModified marks a skill whose content no longer matches its approval.
+	ErrModified = errors.New("skill modified since approval")
+	// ErrUnapproved marks a skill that was never approved, where the policy refuses those.
+	ErrUnapproved = errors.New("skill not approved")
+	// ErrFloor marks a policy that grants what the floor never opens, outside unsafe:.
+	ErrFloor = errors.New("floor path granted")
+	// ErrAttribution marks a command that names two different skills, or an unknown one.
+	ErrAttribution = errors.New("skill attribution failed")
 )

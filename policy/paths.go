@@ -86,3 +86,25 @@ func depth(p string) int {
 	}
 	return strings.Count(p, "/")
 }
+
+// documentVars are the variables a profile, manifest or policy may use in a path.
+var documentVars = map[string]bool{"WORKSPACE": true, "HOME": true, "SKILL_DIR": true, "TMPDIR": true, "CACHE": true}
+
+// checkVariables rejects ${NAMES} a document may not use.
+func checkVariables(p string) error {
+	rest := p
+	for {
+		i := strings.Index(rest, "${")
+		if i < 0 {
+			return nil
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			return fmt.Errorf("%q: unterminated ${", p)
+		}
+		if name := rest[i+2 : i+j]; !documentVars[name] {
+			return fmt.Errorf("%q: unknown variable ${%s} (known: ${WORKSPACE}, ${HOME}, ${SKILL_DIR}, ${TMPDIR}, ${CACHE})", p, name)
+		}
+		rest = rest[i+j+1:]
+	}
+}

@@ -50,6 +50,11 @@ type Plan struct {
 	Namespaces []string `json:"namespaces"`
 	// Skill is the skill the command was attributed to; nil for an agent command.
 	Skill *Skill `json:"skill,omitempty"`
+	// Unsafe lists the floor lines the developer's policy lifted for this run; skillrun says so
+	// on stderr every time.
+	Unsafe []string `json:"unsafe,omitempty"`
+	// Why explains every grant and denial, in order.
+	Why []Decision `json:"why,omitempty"`
 }
 
 // Skill describes the skill a plan runs.
@@ -97,14 +102,31 @@ type Mount struct {
 	Digest string `json:"digest,omitempty"`
 }
 
-// Network is the sandbox's network: Allow empty means loopback only, nothing outside.
+// Network is the sandbox's network: Allow empty means loopback only, nothing outside. Deny lists
+// patterns the egress proxy refuses although a broader Allow entry matches them.
 type Network struct {
 	Allow []string `json:"allow"`
+	Deny  []string `json:"deny,omitempty"`
+}
+
+// Decision explains one line of a plan: which document line granted, denied or narrowed a path,
+// host, variable or limit. It is how a developer debugs a denial.
+type Decision struct {
+	Kind     string `json:"kind"` // path, host, env, secret, limit, floor
+	Subject  string `json:"subject"`
+	Decision string `json:"decision"` // granted, denied, read-only, masked, protected, passed, set, ...
+	Origin   string `json:"origin,omitempty"`
+	Reason   string `json:"reason,omitempty"`
 }
 
 // Limits bound the run. Zero means no limit of that kind.
 type Limits struct {
-	Timeout Duration `json:"timeout,omitempty"`
+	Timeout   Duration `json:"timeout,omitempty"`
+	Memory    Size     `json:"memory,omitempty"`
+	Processes int      `json:"processes,omitempty"`
+	CPU       Duration `json:"cpu,omitempty"`
+	FileSize  Size     `json:"file_size,omitempty"`
+	OpenFiles int      `json:"open_files,omitempty"`
 }
 
 // Duration is a time.Duration that reads and prints as "90s", "2m".

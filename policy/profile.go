@@ -14,42 +14,50 @@ var errNegativeDuration = errors.New("negative duration")
 
 // Capabilities is the part of the schema shared by profiles, manifests and grants.
 type Capabilities struct {
-	Filesystem FilesystemCaps `yaml:"filesystem" json:"filesystem"`
-	Network    NetworkCaps    `yaml:"network" json:"network"`
-	Env        EnvCaps        `yaml:"env" json:"env"`
-	Limits     LimitCaps      `yaml:"limits" json:"limits"`
+	Filesystem FilesystemCaps `yaml:"filesystem,omitempty" json:"filesystem"`
+	Network    NetworkCaps    `yaml:"network,omitempty" json:"network"`
+	Env        EnvCaps        `yaml:"env,omitempty" json:"env"`
+	Limits     LimitCaps      `yaml:"limits,omitempty" json:"limits"`
 }
 
 // FilesystemCaps lists paths (with ${VARIABLES}) by access.
 type FilesystemCaps struct {
-	Read  []string `yaml:"read" json:"read,omitempty"`
-	Write []string `yaml:"write" json:"write,omitempty"`
-	Exec  []string `yaml:"exec" json:"exec,omitempty"`
+	Read  []string `yaml:"read,omitempty" json:"read,omitempty"`
+	Write []string `yaml:"write,omitempty" json:"write,omitempty"`
+	Exec  []string `yaml:"exec,omitempty" json:"exec,omitempty"`
 }
 
 // NetworkCaps lists the hosts a command may reach through the egress proxy.
 type NetworkCaps struct {
-	Allow []string `yaml:"allow" json:"allow,omitempty"`
+	Allow []string `yaml:"allow,omitempty" json:"allow,omitempty"`
 }
 
 // EnvCaps says which variables pass from the caller, which secrets, and which are set.
 type EnvCaps struct {
-	Pass    []string          `yaml:"pass" json:"pass,omitempty"`
-	Secrets []string          `yaml:"secrets" json:"secrets,omitempty"`
-	Set     map[string]string `yaml:"set" json:"set,omitempty"`
+	Pass    []string          `yaml:"pass,omitempty" json:"pass,omitempty"`
+	Secrets []string          `yaml:"secrets,omitempty" json:"secrets,omitempty"`
+	Set     map[string]string `yaml:"set,omitempty" json:"set,omitempty"`
 }
 
-// LimitCaps bounds a run.
+// LimitCaps bounds a run. A missing value sets no bound; where several documents set one, the
+// strictest wins.
 type LimitCaps struct {
-	Timeout *Duration `yaml:"timeout" json:"timeout,omitempty"`
+	Timeout   *Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	Memory    *Size     `yaml:"memory,omitempty" json:"memory,omitempty"`
+	Processes *int      `yaml:"processes,omitempty" json:"processes,omitempty"`
+	CPU       *Duration `yaml:"cpu,omitempty" json:"cpu,omitempty"`
+	FileSize  *Size     `yaml:"file_size,omitempty" json:"file_size,omitempty"`
+	OpenFiles *int      `yaml:"open_files,omitempty" json:"open_files,omitempty"`
 }
 
-// Profile is a built-in named capability set.
+// Profile is a built-in named capability set. Extends names profiles whose capabilities it adds to.
 type Profile struct {
-	Version      int    `yaml:"version"`
-	Name         string `yaml:"name"`
-	Description  string `yaml:"description"`
+	Version      int      `yaml:"version"`
+	Name         string   `yaml:"name"`
+	Description  string   `yaml:"description"`
+	Extends      []string `yaml:"extends"`
 	Capabilities `yaml:",inline"`
+	src          *source
 }
 
 // FloorDoc is the floor: what is never readable, writable or passed.
@@ -100,7 +108,8 @@ func ParseProfile(file string, data []byte) (*Profile, error) {
 	if p.Name == "" {
 		return nil, fmt.Errorf("%w: %s: name is missing", ErrInvalid, file)
 	}
-	if err := p.Capabilities.validate(file); err != nil {
+	p.src = newSource(file, data)
+	if err := p.Capabilities.validate(p.src); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -143,24 +152,57 @@ func LoadFloor() (*FloorDoc, error) {
 	return &f, nil
 }
 
-func (c *Capabilities) validate(file string) error {
-	for _, list := range [][]string{c.Filesystem.Read, c.Filesystem.Write, c.Filesystem.Exec} {
-		for _, p := range list {
+// validate checks every value of c; at gives the position of a value for the message (keys are
+// relative to the capabilities, e.g. "filesystem", "read", 0).
+func (c *Capabilities) validate(src *source, prefix ...any) error {
+	at := func(keys ...any) string { return src.at(append(append([]any{}, prefix...), keys...)...) }
+	for _, kind := range []struct {
+		name string
+		list []string
+	}{{"read", c.Filesystem.Read}, {"write", c.Filesystem.Write}, {"exec", c.Filesystem.Exec}} {
+		for i, p := range kind.list {
 			if err := checkPathPattern(p); err != nil {
-				return fmt.Errorf("%w: %s: %v", ErrInvalid, file, err)
+				return fmt.Errorf("%w: %s: filesystem.%s: %v", ErrInvalid, at("filesystem", kind.name, i), kind.name, err)
+			}
+			if err := checkVariables(p); err != nil {
+				return fmt.Errorf("%w: %s: filesystem.%s: %v", ErrInvalid, at("filesystem", kind.name, i), kind.name, err)
 			}
 		}
 	}
-	for _, list := range [][]string{c.Env.Pass, c.Env.Secrets} {
-		for _, n := range list {
+	for i, h := range c.Network.Allow {
+		if err := checkHostPattern(h); err != nil {
+			return fmt.Errorf("%w: %s: network.allow: %v", ErrInvalid, at("network", "allow", i), err)
+		}
+	}
+	for _, kind := range []struct {
+		name string
+		list []string
+	}{{"pass", c.Env.Pass}, {"secrets", c.Env.Secrets}} {
+		for i, n := range kind.list {
 			if !validEnvPattern(n) {
-				return fmt.Errorf("%w: %s: %q is not an environment variable name", ErrInvalid, file, n)
+				return fmt.Errorf("%w: %s: env.%s: %q is not an environment variable name", ErrInvalid, at("env", kind.name, i), kind.name, n)
 			}
+		}
+	}
+	for i, n := range c.Env.Secrets {
+		if hasGlob(n) {
+			return fmt.Errorf("%w: %s: env.secrets: %q: a secret is named exactly, without '*'", ErrInvalid, at("env", "secrets", i), n)
 		}
 	}
 	for k := range c.Env.Set {
 		if !validEnvPattern(k) || hasGlob(k) {
-			return fmt.Errorf("%w: %s: env.set: %q is not an environment variable name", ErrInvalid, file, k)
+			return fmt.Errorf("%w: %s: env.set: %q is not an environment variable name", ErrInvalid, at("env", "set", k), k)
+		}
+		if matchAny(baseEnv, k) {
+			return fmt.Errorf("%w: %s: env.set: %s is set by skillrun itself", ErrInvalid, at("env", "set", k), k)
+		}
+	}
+	for _, n := range []struct {
+		name string
+		v    *int
+	}{{"processes", c.Limits.Processes}, {"open_files", c.Limits.OpenFiles}} {
+		if n.v != nil && *n.v <= 0 {
+			return fmt.Errorf("%w: %s: limits.%s must be positive", ErrInvalid, at("limits", n.name), n.name)
 		}
 	}
 	return nil

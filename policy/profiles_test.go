@@ -17,7 +17,7 @@ func TestBuiltInProfilesLoad(t *testing.T) {
 		t.Fatal("no built-in profiles")
 	}
 	for _, name := range names {
-		p, err := LoadProfile(name)
+		p, err := flatProfile(name)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue

@@ -7,9 +7,14 @@ import (
 )
 
 func TestNames(t *testing.T) {
-	names := strings.Join(Names(), ",")
-	if names != "agent,untrusted" {
+	names := "," + strings.Join(Names(), ",") + ","
+	if strings.Contains(names, ","+Floor+",") {
 		t.Errorf("Names() = %s; the floor is not a profile and must not be listed", names)
+	}
+	for _, want := range []string{"agent", "base", "untrusted"} {
+		if !strings.Contains(names, ","+want+",") {
+			t.Errorf("Names() = %s, missing %s", names, want)
+		}
 	}
 }
 

@@ -1,0 +1,185 @@
+package policy
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// A host pattern names where a command may connect through the egress proxy: "api.example.com",
+// "*.example.com" (subdomains only, not the apex), an IP literal ("192.0.2.1", "[2001:db8::1]"),
+// each optionally with ":port"; a pattern without a port means ports 443 and 80. "*" alone matches
+// every host and is meant for deny lists.
+
+type hostPattern struct {
+	host     string // lower case; "*.suffix" for subdomains; an IP in canonical form
+	wildcard bool   // host is "*.suffix"
+	any      bool   // "*"
+	port     int    // 0: 443 and 80
+}
+
+func parseHostPattern(s string) (hostPattern, error) {
+	if s == "*" {
+		return hostPattern{any: true}, nil
+	}
+	if s == "" || strings.TrimSpace(s) != s || strings.ContainsAny(s, "/@?#\\ \t") {
+		return hostPattern{}, fmt.Errorf("%q is not a host name, *.domain or IP literal with an optional :port", s)
+	}
+	host, port := s, 0
+	if strings.HasPrefix(s, "[") {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return hostPattern{}, fmt.Errorf("%q: unterminated [", s)
+		}
+		host, s = s[1:end], s[end+1:]
+		a, err := netip.ParseAddr(host)
+		if err != nil || !a.Is6() || a.Zone() != "" {
+			return hostPattern{}, fmt.Errorf("%q is not an IPv6 literal", host)
+		}
+		host = a.String()
+		if s != "" {
+			if !strings.HasPrefix(s, ":") {
+				return hostPattern{}, fmt.Errorf("unexpected %q after the IPv6 literal", s)
+			}
+			p, err := parsePort(s[1:])
+			if err != nil {
+				return hostPattern{}, err
+			}
+			port = p
+		}
+		return hostPattern{host: host, port: port}, nil
+	}
+	if i := strings.LastIndexByte(s, ':'); i >= 0 {
+		p, err := parsePort(s[i+1:])
+		if err != nil {
+			return hostPattern{}, err
+		}
+		host, port = s[:i], p
+	}
+	if strings.Contains(host, ":") {
+		return hostPattern{}, fmt.Errorf("%q: write IPv6 literals in brackets, e.g. [2001:db8::1]:443", s)
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		return hostPattern{host: a.String(), port: port}, nil
+	}
+	wildcard := strings.HasPrefix(host, "*.")
+	name := strings.TrimPrefix(host, "*.")
+	if !validHostName(name) {
+		return hostPattern{}, fmt.Errorf("%q is not a valid host name", host)
+	}
+	if wildcard && !strings.Contains(name, ".") {
+		return hostPattern{}, fmt.Errorf("%q is too broad: a wildcard needs a domain with at least two labels", host)
+	}
+	return hostPattern{host: strings.ToLower(host), wildcard: wildcard, port: port}, nil
+}
+
+func parsePort(s string) (int, error) {
+	p, err := strconv.Atoi(s)
+	if err != nil || p < 1 || p > 65535 || strings.HasPrefix(s, "0") || strings.HasPrefix(s, "+") {
+		return 0, fmt.Errorf("%q is not a port (1-65535)", s)
+	}
+	return p, nil
+}
+
+func validHostName(h string) bool {
+	if h == "" || len(h) > 253 || strings.HasSuffix(h, ".") {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r == '-' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func checkHostPattern(s string) error {
+	_, err := parseHostPattern(s)
+	return err
+}
+
+// ports returns the ports a pattern allows.
+func (h hostPattern) ports() []int {
+	if h.port != 0 {
+		return []int{h.port}
+	}
+	return []int{80, 443}
+}
+
+// covers reports whether every host and port b matches is also matched by a.
+func (a hostPattern) covers(b hostPattern) bool {
+	if a.any {
+		return true
+	}
+	if b.any {
+		return false
+	}
+	if a.port != 0 && a.port != b.port {
+		return false // b without a port means 80 and 443; a with one port cannot cover both
+	}
+	switch {
+	case !a.wildcard:
+		return !b.wildcard && a.host == b.host
+	case b.wildcard:
+		// *.example.com covers *.api.example.com and itself
+		return b.host == a.host || strings.HasSuffix(b.host, a.host[1:])
+	default:
+		return strings.HasSuffix(b.host, a.host[1:])
+	}
+}
+
+// overlaps reports whether some host and port is matched by both.
+func (a hostPattern) overlaps(b hostPattern) bool {
+	if a.covers(b) || b.covers(a) {
+		return true
+	}
+	if a.port != 0 && b.port != 0 && a.port != b.port {
+		return false
+	}
+	if a.port != 0 && b.port == 0 && a.port != 80 && a.port != 443 || b.port != 0 && a.port == 0 && b.port != 80 && b.port != 443 {
+		return false
+	}
+	ah, bh := a, b
+	ah.port, bh.port = 0, 0
+	return ah.covers(bh) || bh.covers(ah)
+}
+
+// narrower returns the pattern both allow when one covers the other.
+func intersectHosts(a, b hostPattern) (hostPattern, bool) {
+	switch {
+	case a.covers(b):
+		return b, true
+	case b.covers(a):
+		return a, true
+	}
+	// "api.example.com" and "api.example.com:443": the port narrows the name
+	if !a.wildcard && !b.wildcard && !a.any && !b.any && a.host == b.host {
+		if a.port == 0 && (b.port == 80 || b.port == 443) {
+			return b, true
+		}
+		if b.port == 0 && (a.port == 80 || a.port == 443) {
+			return a, true
+		}
+	}
+	return hostPattern{}, false
+}
+
+func (h hostPattern) String() string {
+	if h.any {
+		return "*"
+	}
+	host := h.host
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if h.port != 0 {
+		return host + ":" + strconv.Itoa(h.port)
+	}
+	return host
+}
