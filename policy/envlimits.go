@@ -72,7 +72,12 @@ func (m *merge) buildEnv() {
 			m.why = append(m.why, Decision{Kind: "env", Subject: k, Decision: "denied", Origin: s.origin, Reason: "never set by a manifest or policy"})
 			continue
 		}
-		out[k] = s.value
+		v, err := m.vars.expandValue(s.value)
+		if err != nil {
+			m.why = append(m.why, Decision{Kind: "env", Subject: k, Decision: "denied", Origin: s.origin, Reason: err.Error()})
+			continue
+		}
+		out[k] = v
 		m.why = append(m.why, Decision{Kind: "env", Subject: k, Decision: "set", Origin: s.origin})
 	}
 	env := make([]string, 0, len(out))

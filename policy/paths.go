@@ -108,3 +108,31 @@ func checkVariables(p string) error {
 		rest = rest[i+j+1:]
 	}
 }
+
+// expandValue replaces ${VARIABLES} in a variable's value; the value need not be a path.
+func (v Vars) expandValue(s string) (string, error) {
+	if !strings.Contains(s, "${") {
+		return s, nil
+	}
+	var b strings.Builder
+	rest := s
+	for {
+		i := strings.Index(rest, "${")
+		if i < 0 {
+			b.WriteString(rest)
+			return b.String(), nil
+		}
+		b.WriteString(rest[:i])
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			return "", fmt.Errorf("%w: unterminated ${ in %q", ErrVariable, s)
+		}
+		name := rest[i+2 : i+j]
+		val := v[name]
+		if !documentVars[name] || val == "" {
+			return "", fmt.Errorf("%w: ${%s} is not available for this run (in %q)", ErrVariable, name, s)
+		}
+		b.WriteString(val)
+		rest = rest[i+j+1:]
+	}
+}

@@ -196,6 +196,9 @@ func (c *Capabilities) validate(src *source, prefix ...any) error {
 		if matchAny(baseEnv, k) {
 			return fmt.Errorf("%w: %s: env.set: %s is set by skillrun itself", ErrInvalid, at("env", "set", k), k)
 		}
+		if err := checkVariables(c.Env.Set[k]); err != nil {
+			return fmt.Errorf("%w: %s: env.set: %v", ErrInvalid, at("env", "set", k), err)
+		}
 	}
 	for _, n := range []struct {
 		name string

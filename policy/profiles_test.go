@@ -32,9 +32,20 @@ func TestBuiltInProfilesLoad(t *testing.T) {
 				t.Errorf("%s: writes %s", name, w)
 			}
 		}
-		for _, r := range p.Filesystem.Read {
-			if r == "/" || r == "${HOME}" || strings.HasPrefix(r, "${HOME}/") || strings.HasPrefix(r, "${CONFIG}") || strings.HasPrefix(r, "${STATE}") {
+		// Reads in the home are a toolchain's own folders, never the home itself and never a
+		// floor path (the one integration exception: Claude Code's shell snapshots).
+		floor, err := LoadFloor()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range append(append([]string{}, p.Filesystem.Read...), p.Filesystem.Exec...) {
+			if r == "/" || r == "${HOME}" || strings.HasPrefix(r, "${CONFIG}") || strings.HasPrefix(r, "${STATE}") {
 				t.Errorf("%s: reads %s", name, r)
+			}
+			for _, f := range floor.NeverRead {
+				if within(r, f) && !(name == "claude-code" && r == "${HOME}/.claude/shell-snapshots") {
+					t.Errorf("%s: reads %s inside the floor's %s", name, r, f)
+				}
 			}
 		}
 		if len(p.Network.Allow) != 0 || len(p.Env.Secrets) != 0 {
