@@ -431,6 +431,10 @@ func (m *merge) finish() error {
 	neverWrite := append(pathsOf(m.floor.NeverWrite, m.vars), m.r.extraNeverWrite()...)
 	var kept []pathRule
 	for _, r := range rs.paths {
+		if m.r.Skill != nil && within(r.path, m.r.Skill.Dir) {
+			kept = append(kept, r) // folded into the skill's own read-only folder below
+			continue
+		}
 		drop := false
 		for _, f := range neverRead {
 			if hasGlob(path.Base(f)) || !within(r.path, f) || r.builtin {

@@ -63,10 +63,9 @@ func buildConfig(plan *policy.Plan, st *state, exe string, rootless bool) (*conf
 		},
 		RootlessEUID:    rootless,
 		RootlessCgroups: rootless,
-		Rlimits: []configs.Rlimit{
-			// The stage closes every descriptor above 2; a finite limit keeps that cheap.
-			{Type: unix.RLIMIT_NOFILE, Soft: 4096, Hard: 4096},
-		},
+	}
+	if err := applyLimits(cfg, plan.Limits, rootless); err != nil {
+		return nil, err
 	}
 	if rootless {
 		cfg.Namespaces = append(cfg.Namespaces, configs.Namespace{Type: configs.NEWUSER})
