@@ -11,4 +11,7 @@ var (
 	ErrSetup = errors.New("sandbox setup failed")
 	// ErrState marks an unusable state directory.
 	ErrState = errors.New("state directory unusable")
+	// ErrIntegrity marks a verified folder whose content no longer matched its digest when the
+	// sandbox copied it: it changed after it was checked, and nothing ran.
+	ErrIntegrity = errors.New("content changed after verification")
 )
