@@ -342,7 +342,11 @@ func (m *merge) skill() error {
 		return err
 	}
 	if s.Lock.Approved != nil {
-		if err := allowed.add(s.Lock.Approved, m.vars, docRef{label: "approval (" + LockFile + ")"}, false); err != nil {
+		// Approving a manifest approves what it asks for, except secrets: those pass only when
+		// the developer grants them in the policy.
+		approved := *s.Lock.Approved
+		approved.Env.Secrets = nil
+		if err := allowed.add(&approved, m.vars, docRef{label: "approval (" + LockFile + ")"}, false); err != nil {
 			return err
 		}
 	}

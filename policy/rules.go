@@ -122,6 +122,9 @@ func intersect(requested, allowed *rules) (kept *rules, denied []Decision) {
 		for _, a := range allowed.paths {
 			var p string
 			switch {
+			case (r.path == SandboxTmp) != (a.path == SandboxTmp):
+				// The sandbox's /tmp is a private tmpfs: its rule covers no host path below /tmp.
+				continue
 			case within(r.path, a.path):
 				p = r.path
 			case within(a.path, r.path):

@@ -39,7 +39,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		UsageText: "skillrun [flags] -- CMD [ARGS...]\n" +
 			"skillrun [flags] -c STRING\n" +
 			"skillrun plan [flags] -- CMD [ARGS...]\n" +
-			"skillrun doctor [--json]",
+			"skillrun doctor [--json]\n" +
+			"skillrun skills [--json] | approve [--yes] NAME|DIR | verify [NAME...]\n" +
+			"skillrun profiles [show NAME]",
 		Description: "EXAMPLE:\n" +
 			"   skillrun -- git status\n" +
 			"   skillrun --timeout 2m -c 'make test 2>&1 | tail -n 20'\n\n" +
@@ -47,7 +49,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			"126 if refused or not executable; 127 if the command was not found in the sandbox.",
 		Flags:                     runFlags(),
 		Action:                    runAction,
-		Commands:                  []*cli.Command{planCommand, doctorCommand},
+		Commands:                  []*cli.Command{planCommand, doctorCommand, skillsCommand, approveCommand, verifyCommand, profilesCommand},
 		Writer:                    stdout,
 		ErrWriter:                 stderr,
 		HideHelpCommand:           true,

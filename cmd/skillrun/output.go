@@ -49,7 +49,15 @@ func classify(err error) (int, []string) {
 	case errors.As(err, &u):
 		return exitFailed, []string{"see the flags with: skillrun --help"}
 	case errors.Is(err, profiles.ErrUnknown):
-		return exitFailed, []string{"list the built-in profiles in: skillrun --help; the default is agent"}
+		return exitFailed, []string{"list the built-in profiles with: skillrun profiles; the default is agent"}
+	case errors.Is(err, policy.ErrUnapproved):
+		return exitRefused, []string{"review and approve it: skillrun approve NAME", "or let unapproved skills run untrusted: set unapproved: untrusted in your policy"}
+	case errors.Is(err, policy.ErrModified):
+		return exitRefused, []string{"review the changes, then approve it again: skillrun approve NAME"}
+	case errors.Is(err, policy.ErrFloor):
+		return exitFailed, []string{"the floor protects secrets and persistence targets; lift a line only under unsafe: in your policy, and every run will say so"}
+	case errors.Is(err, policy.ErrAttribution):
+		return exitRefused, []string{"name the skill explicitly: skillrun --skill NAME -- CMD"}
 	case errors.Is(err, policy.ErrWorkspace):
 		return exitFailed, []string{"run from inside your project, or name it: skillrun --workspace DIR -- CMD"}
 	case errors.Is(err, policy.ErrCwd):

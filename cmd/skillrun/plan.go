@@ -26,7 +26,7 @@ func planAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	plan, err := policy.Compile(req)
+	plan, err := compile(req)
 	if err != nil {
 		return err
 	}

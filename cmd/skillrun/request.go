@@ -27,9 +27,6 @@ func buildRequest(c *cli.Context) (policy.Request, error) {
 		}
 		r.Command = policy.Command{Argv: words}
 	}
-	if err := refuseUnimplemented(c); err != nil {
-		return r, err
-	}
 	cwd, err := unix.Getwd()
 	if err != nil {
 		return r, withHints(exitFailed, fmt.Errorf("cannot read the current directory: %v", err),
@@ -53,26 +50,102 @@ func buildRequest(c *cli.Context) (policy.Request, error) {
 	if r.Timeout < 0 {
 		return r, withHints(exitFailed, fmt.Errorf("--timeout %s is negative", r.Timeout), "give a positive duration, e.g. --timeout 2m")
 	}
+	d := dirs{home: r.Home, config: r.ConfigDir, state: r.StateDir, cache: xdgDir("XDG_CACHE_HOME", r.Home, ".cache")}
+	r.CacheDir = d.cache
+	if r.Policy, r.PolicyFile, err = loadPolicy(c.String("policy"), d, r.Workspace); err != nil {
+		return r, err
+	}
+	roots := policy.SkillRoots(r.Home, r.Workspace, r.Policy)
+	found := policy.Discover(hostFS{}, roots)
+	r.SkillRoots = policy.RootDirs(roots)
+	for _, f := range found {
+		r.SkillDirs = append(r.SkillDirs, f.Source)
+	}
+	explicit, by, err := explicitSkill(c, found)
+	if err != nil {
+		return r, err
+	}
+	att, err := policy.Attribute(hostFS{}, r.Command, r.Cwd, r.Home, found, explicit, by)
+	if err != nil {
+		return r, withHints(exitRefused, err, "name the skill explicitly: skillrun --skill NAME -- CMD, or run each skill's command on its own")
+	}
+	if att != nil {
+		if r.Skill, err = skillRequest(d, att.Skill); err != nil {
+			return r, err
+		}
+	}
 	return r, nil
 }
 
-// refuseUnimplemented fails closed on inputs a later version gives meaning to: running without the
-// skill's manifest or the developer's policy would be a silently different run than asked for.
-func refuseUnimplemented(c *cli.Context) error {
-	if c.String("skill") != "" || c.String("skill-dir") != "" {
-		return withHints(exitFailed, errors.New("per-skill capabilities (--skill, --skill-dir, SKILLRUN_SKILL) are not supported by this version yet"),
-			"run the command with a built-in profile instead: skillrun --profile untrusted -- CMD")
-	}
-	pol := c.String("policy")
-	if pol == "" {
-		home, _ := homeDir()
-		pol = filepath.Join(xdgDir("XDG_CONFIG_HOME", home, ".config"), "skillrun", "policy.yaml")
-		if _, err := os.Stat(pol); err != nil {
-			return nil
+// explicitSkill resolves --skill NAME (or SKILLRUN_SKILL) and --skill-dir DIR.
+func explicitSkill(c *cli.Context, found []policy.FoundSkill) (*policy.FoundSkill, string, error) {
+	name, dir := c.String("skill"), c.String("skill-dir")
+	var byDir *policy.FoundSkill
+	if dir != "" {
+		abs, err := filepath.Abs(dir)
+		if err == nil {
+			var real string
+			if real, err = filepath.EvalSymlinks(abs); err == nil {
+				if !(hostFS{}).IsFile(filepath.Join(real, "SKILL.md")) && !(hostFS{}).IsFile(filepath.Join(real, policy.ManifestFile)) {
+					err = fmt.Errorf("it holds neither SKILL.md nor %s", policy.ManifestFile)
+				}
+				byDir = &policy.FoundSkill{Name: filepath.Base(abs), Dir: abs, Source: real}
+			}
+		}
+		if err != nil {
+			return nil, "", withHints(exitFailed, fmt.Errorf("--skill-dir %s is not a skill folder: %v", dir, err),
+				"list the skills skillrun knows with: skillrun skills")
 		}
 	}
-	return withHints(exitFailed, fmt.Errorf("developer policies are not supported by this version yet (%s)", pol),
-		"move the file aside until skillrun supports it, or unset SKILLRUN_POLICY")
+	if name == "" {
+		return byDir, "--skill-dir", nil
+	}
+	var matches []policy.FoundSkill
+	for _, f := range found {
+		if f.Name == name && (len(matches) == 0 || matches[0].Source != f.Source) {
+			matches = append(matches, f)
+		}
+	}
+	switch {
+	case byDir != nil && byDir.Name != name:
+		return nil, "", withHints(exitFailed, fmt.Errorf("--skill %s and --skill-dir %s name different skills", name, dir), "give one of them")
+	case byDir != nil:
+		return byDir, "--skill-dir", nil
+	case len(matches) == 0:
+		return nil, "", withHints(exitFailed, fmt.Errorf("no skill named %s in the skill roots", name),
+			"list the skills skillrun knows with: skillrun skills", "or name the folder: skillrun --skill-dir DIR -- CMD")
+	case len(matches) > 1:
+		return nil, "", withHints(exitFailed, fmt.Errorf("two skills are named %s: %s and %s", name, matches[0].Dir, matches[1].Dir),
+			"name the folder instead: skillrun --skill-dir "+matches[0].Dir+" -- CMD")
+	}
+	return &matches[0], "--skill", nil
+}
+
+// skillRequest reads what policy needs about an attributed skill: its manifest, its approval,
+// and, when approved, its digest now (a mismatch is refused here with the changed files named).
+func skillRequest(d dirs, f *policy.FoundSkill) (*policy.SkillRequest, error) {
+	s := &policy.SkillRequest{Name: f.Name, Dir: f.Dir, Source: f.Source}
+	var err error
+	if s.Manifest, err = loadManifest(f.Source); err != nil {
+		return nil, err
+	}
+	lock, err := loadLock(d)
+	if err != nil {
+		return nil, err
+	}
+	s.Lock = lock.Find(f.Source)
+	if s.Lock == nil {
+		return s, nil
+	}
+	now, err := hashSkill(f.Source)
+	if err != nil {
+		return nil, err
+	}
+	s.Digest = now.Digest()
+	if s.Digest != s.Lock.Digest {
+		return nil, changeError(d, f.Name, s.Lock, now)
+	}
+	return s, nil
 }
 
 func currentUser() (policy.User, error) {

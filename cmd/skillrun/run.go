@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -16,12 +19,21 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	plan, err := policy.Compile(req)
+	plan, err := compile(req)
 	if err != nil {
 		return err
 	}
 	in, out, errw := stdio(c)
+	warn(errw, plan)
 	res, err := sandbox.Run(plan, sandbox.Options{Stdin: in, Stdout: out, Stderr: errw})
+	if errors.Is(err, sandbox.ErrIntegrity) && req.Skill != nil && req.Skill.Lock != nil {
+		// The folder changed between the check and the copy the sandbox verified.
+		d := dirs{home: req.Home, config: req.ConfigDir, state: req.StateDir}
+		if now, herr := hashSkill(req.Skill.Source); herr == nil {
+			return changeError(d, req.Skill.Name, req.Skill.Lock, now)
+		}
+		return withHints(exitRefused, err, "review the changes, then approve it again: skillrun approve "+req.Skill.Name)
+	}
 	if err != nil {
 		return err
 	}
@@ -33,4 +45,38 @@ func runAction(c *cli.Context) error {
 		return exitStatus(res.ExitCode)
 	}
 	return nil
+}
+
+// compile turns the request into a plan, with hints that name the skill.
+func compile(req policy.Request) (*policy.Plan, error) {
+	plan, err := policy.Compile(req)
+	if err != nil && req.Skill != nil {
+		switch {
+		case errors.Is(err, policy.ErrUnapproved):
+			return nil, withHints(exitRefused, err, "review and approve it: skillrun approve "+req.Skill.Dir,
+				"or let unapproved skills run untrusted: set unapproved: untrusted in "+policyName(req))
+		case errors.Is(err, policy.ErrCwd):
+			return nil, withHints(exitFailed, err, "cd into a folder the skill may read (its manifest's filesystem.read), e.g. cd "+req.Skill.Dir)
+		}
+	}
+	return plan, err
+}
+
+func policyName(req policy.Request) string {
+	if req.PolicyFile != "" {
+		return req.PolicyFile
+	}
+	return "your policy"
+}
+
+// warn says, on every run, what the developer should know about this plan: floor lines lifted by
+// unsafe:, and capabilities this version cannot provide yet.
+func warn(w io.Writer, plan *policy.Plan) {
+	for _, u := range plan.Unsafe {
+		fmt.Fprintf(w, "skillrun: warning: unsafe: %s\n", u)
+	}
+	if len(plan.Network.Allow) > 0 {
+		fmt.Fprintf(w, "skillrun: warning: network egress (%s) is not available in this version; the command runs without network\n",
+			strings.Join(plan.Network.Allow, ", "))
+	}
 }
