@@ -79,8 +79,7 @@ func RootDirs(roots []string) []string {
 func Discover(h HostFS, roots []string) []FoundSkill {
 	var out []FoundSkill
 	seen := map[string]bool{}
-	var scan func(root string)
-	scan = func(root string) {
+	scan := func(root string) {
 		entries, err := h.ReadDir(root)
 		if err != nil {
 			return
@@ -173,11 +172,6 @@ func Attribute(h HostFS, cmd Command, cwd, home string, skills []FoundSkill, exp
 		if s := skillAt(h, skills, cwd); s != nil {
 			found = &Attribution{Skill: s, By: "cwd " + cwd}
 		}
-	}
-	if found != nil && explicit == nil {
-		// Named through a path: show the skill where the command looks for it.
-		s := *found.Skill
-		found.Skill = &s
 	}
 	return found, nil
 }

@@ -104,14 +104,6 @@ func checkHostPattern(s string) error {
 	return err
 }
 
-// ports returns the ports a pattern allows.
-func (h hostPattern) ports() []int {
-	if h.port != 0 {
-		return []int{h.port}
-	}
-	return []int{80, 443}
-}
-
 // covers reports whether every host and port b matches is also matched by a.
 func (a hostPattern) covers(b hostPattern) bool {
 	if a.any {
@@ -150,7 +142,7 @@ func (a hostPattern) overlaps(b hostPattern) bool {
 	return ah.covers(bh) || bh.covers(ah)
 }
 
-// narrower returns the pattern both allow when one covers the other.
+// intersectHosts returns the pattern both allow, when there is one.
 func intersectHosts(a, b hostPattern) (hostPattern, bool) {
 	switch {
 	case a.covers(b):

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -124,5 +123,3 @@ func skillsAction(c *cli.Context) error {
 	}
 	return tw.Flush()
 }
-
-var _ = os.Stdout

@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/skillrun/skillrun/policy"
 )
 
 var verifyCommand = &cli.Command{
@@ -64,5 +62,3 @@ func verifyAction(c *cli.Context) error {
 	}
 	return nil
 }
-
-var _ = policy.LockFile
