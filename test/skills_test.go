@@ -310,3 +310,63 @@ func TestProfilesCommand(t *testing.T) {
 		t.Errorf("profiles show nope:\n%s", r)
 	}
 }
+
+func TestSkillBadInput(t *testing.T) {
+	forEachIdentity(t, func(t *testing.T, e *env) {
+		root := filepath.Join(e.home, ".agents", "skills")
+		ok := "version: 1\nname: %s\n"
+		cases := []struct {
+			name  string
+			plant func(dir string)
+			code  int
+			want  string
+		}{
+			{"fifo", func(dir string) {
+				if err := syscallMkfifo(filepath.Join(dir, "pipe")); err != nil {
+					t.Fatal(err)
+				}
+				e.chown(filepath.Join(dir, "pipe"))
+			}, 126, "\"pipe\" is a named pipe (FIFO)"},
+			{"escaping-link", func(dir string) {
+				os.Symlink(filepath.Join(e.home, ".ssh", "id_ed25519"), filepath.Join(dir, "key"))
+				e.chown(filepath.Join(dir, "key"))
+			}, 126, "key"},
+			{"climbing-link", func(dir string) {
+				os.Symlink("../../../.ssh", filepath.Join(dir, "up"))
+				e.chown(filepath.Join(dir, "up"))
+			}, 126, "leaves the folder"},
+			{"bidi-name", func(dir string) {
+				e.write(filepath.Join(dir, "run\u202egnp.sh"), "#!/bin/sh\n", 0o755)
+			}, 126, "U+202E"},
+			{"wrong-name", func(dir string) {
+				e.write(filepath.Join(dir, "skillrun.yaml"), "version: 1\nname: other\n", 0o644)
+			}, 126, "names the skill \"other\""},
+			{"unknown-key", func(dir string) {
+				e.write(filepath.Join(dir, "skillrun.yaml"), "version: 1\nname: unknown-key\nnetwrk: {}\n", 0o644)
+			}, 126, "skillrun.yaml:3:1"},
+			{"dotdot", func(dir string) {
+				e.write(filepath.Join(dir, "skillrun.yaml"), "version: 1\nname: dotdot\nfilesystem:\n  read: [\"${WORKSPACE}/../x\"]\n", 0o644)
+			}, 126, "skillrun.yaml:4:10"},
+		}
+		for _, c := range cases {
+			dir := e.skill(filepath.Join(root, c.name), strings.ReplaceAll(ok, "%s", c.name), map[string]string{"run.sh": "#!/bin/sh\necho ran\n"})
+			c.plant(dir)
+			r := e.run("approve", "--yes", dir)
+			if r.code != c.code || !strings.Contains(r.stderr, c.want) || strings.Contains(r.stdout, "approved "+c.name) {
+				t.Errorf("%s: approve: want %d mentioning %q:\n%s", c.name, c.code, c.want, r)
+			}
+			e.noCanary(r)
+		}
+		// A lock edited by hand into an invalid state stops every skill command and approval.
+		good := e.skill(filepath.Join(root, "good"), "version: 1\nname: good\n", map[string]string{"run.sh": "#!/bin/sh\necho ran\n"})
+		if r := e.run("approve", "--yes", good); r.code != 0 {
+			t.Fatalf("approve good:\n%s", r)
+		}
+		lock := filepath.Join(e.home, ".config", "skillrun", "skills.lock")
+		b, _ := os.ReadFile(lock)
+		e.write(lock, strings.Replace(string(b), "digest: sha256:", "digest: md5:", 1), 0o600)
+		if r := e.run("--", filepath.Join(good, "run.sh")); r.code != 125 || strings.Contains(r.stdout, "ran") || !strings.Contains(r.stderr, "skills.lock:") {
+			t.Errorf("invalid lock: want 125 with its position:\n%s", r)
+		}
+	})
+}
