@@ -594,9 +594,23 @@ func (m *merge) applyFloor(neverRead, neverWrite []string) {
 	for _, d := range m.sub.protBelow {
 		protect(d.path, "writing denied", d.origin)
 	}
-	sort.Strings(p.Mask)
-	sort.Strings(p.Protect)
+	p.Mask = outermost(p.Mask)
+	p.Protect = outermost(p.Protect)
 	sort.Strings(p.Unsafe)
+}
+
+// outermost sorts paths and drops those inside another: a protected .claude already protects
+// .claude/skills, and each extra entry costs the sandbox a mount and maybe a placeholder.
+func outermost(paths []string) []string {
+	sort.Strings(paths)
+	var out []string
+	for _, p := range paths {
+		if n := len(out); n > 0 && !hasGlob(p) && within(p, out[n-1]) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 func (p *Plan) visibleSummary() string {

@@ -1,9 +1,11 @@
 package test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,6 +34,9 @@ func BenchmarkCommandOverhead(b *testing.B) {
 			{name: "bare exec /bin/true", argv: []string{"/bin/true"}},
 			{name: "skillrun plan (policy only)", argv: []string{skillrunBin, "plan", "--", "/bin/true"}},
 			{name: "skillrun -- /bin/true", argv: []string{skillrunBin, "--", "/bin/true"}},
+		}
+		if skill := ovhSkill(b, e); skill != "" {
+			variants = append(variants, &ovhVariant{name: "skillrun, approved skill", argv: []string{skillrunBin, "--", skill}})
 		}
 		if bw, err := exec.LookPath("bwrap"); err == nil {
 			variants = append(variants, &ovhVariant{name: "bwrap, same view", argv: ovhBwrapArgv(bw, e)})
@@ -66,10 +71,26 @@ func BenchmarkCommandOverhead(b *testing.B) {
 				ms(m-bare), float64(m)/float64(bare), float64(v.rss)/1024)
 			b.ReportMetric(ms(m-bare), strings.ReplaceAll(id.name+"/"+v.name, " ", "_")+"-overhead-ms")
 		}
-		if len(variants) == 4 {
-			fmt.Printf("skillrun / bwrap: %.2fx\n", float64(ovhMedian(variants[2].times))/float64(ovhMedian(variants[3].times)))
+		if last := variants[len(variants)-1]; strings.HasPrefix(last.name, "bwrap") {
+			fmt.Printf("skillrun / bwrap: %.2fx\n", float64(ovhMedian(variants[2].times))/float64(ovhMedian(last.times)))
 		}
 	}
+}
+
+// ovhSkill plants and approves a skill of 100 files and 2 MB whose command is /bin/true, so the
+// variant pays attribution, the manifest, the lock, the digest and the verified copy.
+func ovhSkill(b *testing.B, e *env) string {
+	dir := filepath.Join(e.home, ".agents", "skills", "bench")
+	files := map[string]string{"run.sh": "#!/bin/true\n"}
+	for i := 0; i < 98; i++ {
+		files[fmt.Sprintf("lib/f%02d.txt", i)] = strings.Repeat(fmt.Sprintf("%02d", i), 10700)
+	}
+	e.skill(dir, "version: 1\nname: bench\nfilesystem:\n  read: [\"${WORKSPACE}\"]\n", files)
+	cmd := e.command(context.Background(), "approve", "--yes", dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("approve the bench skill: %v\n%s", err, out)
+	}
+	return filepath.Join(dir, "run.sh")
 }
 
 // ovhPeakRSS is the peak resident set of argv and the children it waited for, in KiB, as the
