@@ -1,0 +1,47 @@
+package trust
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestTrustIsPure enforces the import rule: the digest reads only through the fs.FS it is given,
+// so it can be tested on any tree and never touches the system by itself.
+func TestTrustIsPure(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("the go command is not on PATH: %v", err)
+	}
+	out, err := exec.Command(goBin, "list", "-json", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for dec.More() {
+		var pkg struct {
+			ImportPath string
+			Imports    []string
+			CgoFiles   []string
+		}
+		if err := dec.Decode(&pkg); err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(pkg.ImportPath, "golang.org/x/sys") || strings.HasPrefix(pkg.ImportPath, "github.com/skillrun/skillrun/sandbox") {
+			t.Errorf("policy/trust depends on %s", pkg.ImportPath)
+		}
+		if pkg.ImportPath != "github.com/skillrun/skillrun/policy/trust" {
+			continue
+		}
+		if len(pkg.CgoFiles) > 0 {
+			t.Errorf("policy/trust uses cgo: %v", pkg.CgoFiles)
+		}
+		for _, imp := range pkg.Imports {
+			switch imp {
+			case "syscall", "os", "os/exec", "C", "unsafe", "io/ioutil", "net":
+				t.Errorf("policy/trust imports %s: it must not touch the system", imp)
+			}
+		}
+	}
+}
