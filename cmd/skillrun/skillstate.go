@@ -144,7 +144,14 @@ func writeAtomic(file string, data []byte) error {
 
 // hashSkill computes the listing of a skill's real folder.
 func hashSkill(source string) (*trust.Listing, error) {
-	l, err := trust.Hash(os.DirFS(source), trust.Options{})
+	// os.Root keeps every open inside the folder even if an entry is swapped for a symlink
+	// between the walk and the read.
+	root, err := os.OpenRoot(source)
+	if err != nil {
+		return nil, withHints(exitRefused, fmt.Errorf("skill folder %s: %w", source, err))
+	}
+	defer root.Close()
+	l, err := trust.Hash(root.FS(), trust.Options{})
 	if err != nil {
 		return nil, withHints(exitRefused, fmt.Errorf("skill folder %s: %w", source, err),
 			"remove the offending entry from the skill folder, or reinstall the skill")
