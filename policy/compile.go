@@ -654,4 +654,9 @@ func (p *Plan) cover(pth string) *Mount {
 	return best
 }
 
-func (p *Plan) visible(pth string) bool { return p.cover(pth) != nil }
+// visible reports whether pth exists inside the sandbox as it does outside: a tmpfs (the empty
+// home, the private /tmp) shows nothing of the host below it.
+func (p *Plan) visible(pth string) bool {
+	m := p.cover(pth)
+	return m != nil && (m.Access != Tmpfs || m.Path == pth)
+}

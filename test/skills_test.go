@@ -370,3 +370,23 @@ func TestSkillBadInput(t *testing.T) {
 		}
 	})
 }
+
+func TestSkillCache(t *testing.T) {
+	forEachIdentity(t, func(t *testing.T, e *env) {
+		dir := e.skill(filepath.Join(e.home, ".agents", "skills", "cachey"),
+			"version: 1\nname: cachey\nfilesystem:\n  write: [\"${CACHE}\"]\n",
+			map[string]string{"run.sh": "#!/bin/sh\ncache=$HOME/.cache/skillrun/cachey\ncat $cache/n 2>/dev/null || echo 0\necho 1 > $cache/n\n"})
+		e.extraEnv = []string{"XDG_CACHE_HOME=" + filepath.Join(e.home, ".cache")}
+		if r := e.run("approve", "--yes", "cachey"); r.code != 0 {
+			t.Fatalf("approve:\n%s", r)
+		}
+		first, second := e.runIn(dir, "", "--", "./run.sh"), e.runIn(dir, "", "--", "./run.sh")
+		if first.stdout != "0\n" || second.stdout != "1\n" {
+			t.Errorf("the skill's cache does not persist between runs:\n%s\n%s", first, second)
+		}
+		// From the workspace, which this skill may not read, the run is refused with a hint.
+		if r := e.run("--", filepath.Join(dir, "run.sh")); r.code != 125 || !strings.Contains(r.stderr, "skillrun: hint: cd into a folder the skill may read") {
+			t.Errorf("cwd the skill cannot see:\n%s", r)
+		}
+	})
+}

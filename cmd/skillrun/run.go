@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -24,6 +26,9 @@ func runAction(c *cli.Context) error {
 		return err
 	}
 	in, out, errw := stdio(c)
+	if err := makeSkillCache(req, plan); err != nil {
+		return err
+	}
 	warn(errw, plan)
 	res, err := sandbox.Run(plan, sandbox.Options{Stdin: in, Stdout: out, Stderr: errw})
 	if errors.Is(err, sandbox.ErrIntegrity) && req.Skill != nil && req.Skill.Lock != nil {
@@ -43,6 +48,23 @@ func runAction(c *cli.Context) error {
 	}
 	if res.ExitCode != 0 {
 		return exitStatus(res.ExitCode)
+	}
+	return nil
+}
+
+// makeSkillCache creates the skill's ${CACHE} folder when its plan mounts it: a bind needs an
+// existing source, and a missing one would silently leave the skill without its cache.
+func makeSkillCache(req policy.Request, plan *policy.Plan) error {
+	if req.Skill == nil || req.CacheDir == "" {
+		return nil
+	}
+	cache := filepath.Join(req.CacheDir, "skillrun", req.Skill.Name)
+	for _, m := range plan.Mounts {
+		if m.Path == cache || strings.HasPrefix(m.Path, cache+"/") {
+			if err := os.MkdirAll(m.Path, 0o700); err != nil {
+				return withHints(exitFailed, fmt.Errorf("cannot create the skill's cache %s: %v", m.Path, err))
+			}
+		}
 	}
 	return nil
 }
