@@ -84,7 +84,17 @@ func buildConfig(plan *policy.Plan, st *state, exe string, rootless bool) (*conf
 		{Source: "devpts", Destination: "/dev/pts", Device: "devpts", Flags: unix.MS_NOSUID | unix.MS_NOEXEC, Data: ptsData},
 		{Source: "shm", Destination: "/dev/shm", Device: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, Data: "mode=1777,size=65536k"},
 	}
+	var snaps []snapshotSpec
 	for _, m := range plan.Mounts {
+		if m.Digest != "" {
+			placeholder, snap, err := snapshotMount(m)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Mounts = append(cfg.Mounts, placeholder)
+			snaps = append(snaps, snap)
+			continue
+		}
 		mounts, err := planMount(m, st, tmpfsOwner)
 		if err != nil {
 			return nil, err
@@ -93,8 +103,9 @@ func buildConfig(plan *policy.Plan, st *state, exe string, rootless bool) (*conf
 	}
 	protected, covers := protectMounts(plan)
 	cfg.Mounts = append(cfg.Mounts, protected...)
-	if len(covers) > 0 {
-		hook, err := coverHook(st, exe, covers)
+	// The hook costs a process start per run: only when there is something for it to do.
+	if len(covers) > 0 || len(snaps) > 0 {
+		hook, err := coverHook(st, exe, covers, snaps)
 		if err != nil {
 			return nil, err
 		}
@@ -135,13 +146,24 @@ func planMount(m policy.Mount, st *state, tmpfsOwner string) ([]*configs.Mount, 
 			Data:  "mode=" + mode + "," + tmpfsOwner,
 		}}, nil
 	}
-	fi, err := os.Lstat(m.Path)
+	src := m.Path
+	if m.Source != "" {
+		// The real folder shown at Path: it must still have no symlink anywhere on it.
+		src = m.Source
+		if err := checkRealPath(src); err != nil {
+			if errors.Is(err, os.ErrNotExist) && m.Optional {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("%w: %s (%s): source: %v", ErrSetup, m.Path, m.Origin, err)
+		}
+	}
+	fi, err := os.Lstat(src)
 	switch {
 	case errors.Is(err, os.ErrNotExist) && m.Optional:
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("%w: %s (%s): %v", ErrSetup, m.Path, m.Origin, err)
-	case fi.Mode()&os.ModeSymlink != 0:
+	case m.Source == "" && fi.Mode()&os.ModeSymlink != 0:
 		target, err := os.Readlink(m.Path)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
@@ -157,7 +179,7 @@ func planMount(m policy.Mount, st *state, tmpfsOwner string) ([]*configs.Mount, 
 	if !m.Exec {
 		flags |= unix.MS_NOEXEC
 	}
-	mnt := &configs.Mount{Source: m.Path, Destination: m.Path, Device: "bind", Flags: flags}
+	mnt := &configs.Mount{Source: src, Destination: m.Path, Device: "bind", Flags: flags}
 	if m.Access == policy.ReadOnly {
 		mnt.Flags |= unix.MS_RDONLY
 		// MS_RDONLY on a recursive bind only covers the top mount; the attribute covers the

@@ -18,24 +18,37 @@ const CoverArg = "__cover"
 
 type coverSpec struct {
 	Rootfs string   `json:"rootfs"`
-	Empty  string   `json:"empty"` // an empty regular file to mount
-	Links  []string `json:"links"` // symlinks to cover, as paths inside the sandbox
+	Empty  string   `json:"empty,omitempty"` // an empty regular file to mount
+	Links  []string `json:"links,omitempty"` // symlinks to cover, as paths inside the sandbox
+	// Snapshots are verified folders to copy (snapshot.go); Integrity is the file to create when
+	// one does not match its digest.
+	Snapshots []snapshotSpec `json:"snapshots,omitempty"`
+	Integrity string         `json:"integrity,omitempty"`
 }
 
-// coverHook prepares the hook that covers symlinks with an empty read-only file. Bind mounts
-// follow symlinks, so libcontainer cannot do this; move_mount(2) without MOVE_MOUNT_T_SYMLINKS
-// mounts on the link itself, which then can be neither removed nor replaced.
-func coverHook(st *state, exe string, links []string) (configs.Hook, error) {
-	empty := filepath.Join(filepath.Dir(st.rootfs), st.id+".emptyf")
-	f, err := os.OpenFile(empty, os.O_CREATE|os.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o444)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSetup, err)
+// coverHook prepares the hook that covers symlinks with an empty read-only file and copies the
+// verified folders. Bind mounts follow symlinks, so libcontainer cannot do the first;
+// move_mount(2) without MOVE_MOUNT_T_SYMLINKS mounts on the link itself, which then can be
+// neither removed nor replaced.
+func coverHook(st *state, exe string, links []string, snaps []snapshotSpec) (configs.Hook, error) {
+	spec := coverSpec{Rootfs: st.rootfs, Links: links, Snapshots: snaps}
+	if len(links) > 0 {
+		// In runs/, where removeRunFiles and cleanStale look for it.
+		spec.Empty = filepath.Join(st.root, "runs", st.id+".emptyf")
+		f, err := os.OpenFile(spec.Empty, os.O_CREATE|os.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o444)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
+		}
+		f.Close()
 	}
-	f.Close()
-	spec, _ := json.Marshal(coverSpec{Rootfs: st.rootfs, Empty: empty, Links: links})
 	timeout := 10 * time.Second
+	if len(snaps) > 0 {
+		spec.Integrity = st.integrityMarker()
+		timeout = time.Minute // hashing and copying up to trust's bounds
+	}
+	specJSON, _ := json.Marshal(spec)
 	return configs.NewCommandHook(&configs.Command{
-		Path: exe, Args: []string{exe, CoverArg, string(spec)}, Timeout: &timeout,
+		Path: exe, Args: []string{exe, CoverArg, string(specJSON)}, Timeout: &timeout,
 	}), nil
 }
 
@@ -56,6 +69,11 @@ func cover(args []string) error {
 	var spec coverSpec
 	if err := json.Unmarshal([]byte(args[0]), &spec); err != nil {
 		return err
+	}
+	if len(spec.Snapshots) > 0 {
+		if err := snapshots(spec); err != nil {
+			return err
+		}
 	}
 	for _, link := range spec.Links {
 		tree, err := unix.OpenTree(unix.AT_FDCWD, spec.Empty, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)

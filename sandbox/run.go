@@ -132,6 +132,9 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	err = ctr.Run(proc)
 	lifeR.Close()
 	if err != nil {
+		if ierr := st.integrityFailure(); ierr != nil {
+			return nil, ierr // the hook refused a verified folder that changed
+		}
 		if rootless {
 			if reason := ProbeUserNamespace(); reason != "" {
 				return nil, fmt.Errorf("%w: user namespaces: %s", ErrUnsupported, reason)
