@@ -85,6 +85,7 @@ func buildConfig(plan *policy.Plan, st *state, exe string, rootless bool) (*conf
 		{Source: "shm", Destination: "/dev/shm", Device: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, Data: "mode=1777,size=65536k"},
 	}
 	var snaps []snapshotSpec
+	var late []*configs.Mount
 	for _, m := range plan.Mounts {
 		if m.Digest != "" {
 			placeholder, snap, err := snapshotMount(m)
@@ -99,10 +100,17 @@ func buildConfig(plan *policy.Plan, st *state, exe string, rootless bool) (*conf
 		if err != nil {
 			return nil, err
 		}
+		if insideProtected(plan, m.Path) {
+			// A grant inside a protected folder (an unapproved skill in .agents/skills) goes on
+			// top of the folder's read-only re-bind, or the re-bind would hide it.
+			late = append(late, mounts...)
+			continue
+		}
 		cfg.Mounts = append(cfg.Mounts, mounts...)
 	}
 	protected, covers := protectMounts(plan)
 	cfg.Mounts = append(cfg.Mounts, protected...)
+	cfg.Mounts = append(cfg.Mounts, late...)
 	// The hook costs a process start per run: only when there is something for it to do.
 	if len(covers) > 0 || len(snaps) > 0 {
 		hook, err := coverHook(st, exe, covers, snaps)
@@ -285,4 +293,14 @@ func expandMasks(masks []string) []string {
 		out = append(out, matches...)
 	}
 	return out
+}
+
+// insideProtected reports whether p lies strictly inside one of the plan's protected paths.
+func insideProtected(plan *policy.Plan, p string) bool {
+	for _, pr := range plan.Protect {
+		if strings.HasPrefix(p, pr+"/") {
+			return true
+		}
+	}
+	return false
 }

@@ -390,3 +390,13 @@ func TestSkillCache(t *testing.T) {
 		}
 	})
 }
+
+func TestUnapprovedSkillInWorkspaceRuns(t *testing.T) {
+	forEachIdentity(t, func(t *testing.T, e *env) {
+		dir := e.skill(filepath.Join(e.workspace, ".agents", "skills", "fresh"), "", map[string]string{"run.sh": "#!/bin/sh\necho fresh-ran; echo x > \"$0\" || echo cannot-write\n"})
+		r := e.runIn(dir, "", "--", "./run.sh")
+		if r.code != 0 || !strings.Contains(r.stdout, "fresh-ran") || !strings.Contains(r.stdout, "cannot-write") {
+			t.Errorf("an unapproved skill in the workspace's skill root: want it to run untrusted, read-only:\n%s", r)
+		}
+	})
+}
