@@ -22,7 +22,7 @@ var planCommand = &cli.Command{
 }
 
 func planAction(c *cli.Context) error {
-	req, err := buildRequest(c)
+	req, err := buildRequest(c, true)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,9 @@ import (
 )
 
 // buildRequest gathers what policy.Compile needs from the flags, the process and the file system.
-func buildRequest(c *cli.Context) (policy.Request, error) {
+// hashNow hashes an approved skill's folder here; a run leaves that to the sandbox, which hashes
+// the folder once while it makes the copy the command runs from.
+func buildRequest(c *cli.Context, hashNow bool) (policy.Request, error) {
 	var r policy.Request
 	words := commandWords(c)
 	if c.IsSet("c") {
@@ -70,7 +72,7 @@ func buildRequest(c *cli.Context) (policy.Request, error) {
 		return r, withHints(exitRefused, err, "name the skill explicitly: skillrun --skill NAME -- CMD, or run each skill's command on its own")
 	}
 	if att != nil {
-		if r.Skill, err = skillRequest(d, att.Skill); err != nil {
+		if r.Skill, err = skillRequest(d, att.Skill, hashNow); err != nil {
 			return r, err
 		}
 	}
@@ -122,8 +124,9 @@ func explicitSkill(c *cli.Context, found []policy.FoundSkill) (*policy.FoundSkil
 }
 
 // skillRequest reads what policy needs about an attributed skill: its manifest, its approval,
-// and, when approved, its digest now (a mismatch is refused here with the changed files named).
-func skillRequest(d dirs, f *policy.FoundSkill) (*policy.SkillRequest, error) {
+// and, when approved and hashNow, its digest now (a mismatch is refused here with the changed
+// files named).
+func skillRequest(d dirs, f *policy.FoundSkill, hashNow bool) (*policy.SkillRequest, error) {
 	s := &policy.SkillRequest{Name: f.Name, Dir: f.Dir, Source: f.Source}
 	var err error
 	if s.Manifest, err = loadManifest(f.Source); err != nil {
@@ -134,7 +137,7 @@ func skillRequest(d dirs, f *policy.FoundSkill) (*policy.SkillRequest, error) {
 		return nil, err
 	}
 	s.Lock = lock.Find(f.Source)
-	if s.Lock == nil {
+	if s.Lock == nil || !hashNow {
 		return s, nil
 	}
 	now, err := hashSkill(f.Source)

@@ -17,7 +17,7 @@ import (
 
 // runAction is the root command: skillrun [flags] -- CMD [ARGS...] | -c STRING.
 func runAction(c *cli.Context) error {
-	req, err := buildRequest(c)
+	req, err := buildRequest(c, false)
 	if err != nil {
 		return err
 	}
