@@ -3,11 +3,14 @@ module github.com/skillrun/skillrun
 go 1.26.8
 
 require (
+	aead.dev/minisign v0.3.0
 	github.com/goccy/go-yaml v1.19.2
+	github.com/hiddeco/sshsig v0.2.0
 	github.com/opencontainers/cgroups v0.0.6
 	github.com/opencontainers/runc v1.5.1
 	github.com/sirupsen/logrus v1.9.4
 	github.com/urfave/cli/v2 v2.27.7
+	golang.org/x/crypto v0.48.0
 	golang.org/x/sys v0.48.0
 )
 

@@ -20,6 +20,13 @@ const (
 	defaultMaxEntries   = 20000
 )
 
+// excludedDir is the folder at the root of a skill that holds its signed statement and signature
+// (see policy/signing). It cannot be part of the digest it vouches for, so Hash skips it whole:
+// not listed, not walked, not visited, not counted. It is therefore never in the snapshot built
+// through Visit either, and a symlink elsewhere that resolves into it is refused, so that nothing
+// a skill runs can come from content the digest does not cover.
+const excludedDir = ".skillrun"
+
 // maxSymlinkHops matches Linux's MAXSYMLINKS: a resolution needing more links than the kernel
 // would follow cannot be proven to stay inside the folder, and a loop never ends.
 const maxSymlinkHops = 40
@@ -70,11 +77,13 @@ type item struct {
 
 // Hash walks fsys (the folder root is "."), never following symlinks, and returns its listing.
 //
-// Directories are walked but not listed. Regular files are read through fsys.Open and hashed in
-// parallel; symlinks are read with fs.ReadLink, so fsys must implement fs.ReadLinkFS (os.DirFS and
-// (*os.Root).FS do) for a folder that holds any. The result does not depend on timing: the same
-// folder always gives the same listing, Visit sees entries in Path order, and when several entries
-// are bad the error names the first in walk or Path order.
+// Directories are walked but not listed. The top-level ".skillrun" folder (statement and
+// signature) is skipped entirely, whatever its type, and symlinks into it are refused. Regular
+// files are read through fsys.Open and hashed in parallel; symlinks are read with fs.ReadLink, so
+// fsys must implement fs.ReadLinkFS (os.DirFS and (*os.Root).FS do) for a folder that holds any.
+// The result does not depend on timing: the same folder always gives the same listing, Visit sees
+// entries in Path order, and when several entries are bad the error names the first in walk or
+// Path order.
 func Hash(fsys fs.FS, opts Options) (*Listing, error) {
 	opts = opts.withDefaults()
 	w := walker{fsys: fsys, max: opts.MaxEntries, kinds: map[string]kind{}, targets: map[string]string{}}
@@ -126,6 +135,9 @@ func (w *walker) walk() error {
 		var subdirs []string
 		for _, d := range ents {
 			name := d.Name()
+			if dir == "." && name == excludedDir {
+				continue
+			}
 			p := name
 			if dir != "." {
 				p = dir + "/" + name
@@ -212,6 +224,9 @@ func (w *walker) checkLink(p, target string) error {
 			}
 			cur = cur[:len(cur)-1]
 			continue
+		}
+		if len(cur) == 0 && c == excludedDir {
+			return refuse("resolves into " + excludedDir + "/, which the digest does not cover")
 		}
 		next := c
 		if len(cur) > 0 {
