@@ -416,6 +416,16 @@ func (m *merge) refuseFloorGrant(c *Capabilities, ref docRef) error {
 	return check(c.Filesystem.Write, "write", append(append([]string{}, m.floor.NeverRead...), m.floor.NeverWrite...), "unwritable")
 }
 
+// withinPattern reports whether p is, or lies below, the floor path f, whose last element may be
+// a glob.
+func withinPattern(p, f string) bool {
+	if !hasGlob(path.Base(f)) {
+		return within(p, f)
+	}
+	dir := path.Dir(f)
+	return within(p, dir) && p != dir && globMatch(path.Base(f), pathElem(p, dir))
+}
+
 // pathElem returns the element of p directly below dir.
 func pathElem(p, dir string) string {
 	rest := strings.TrimPrefix(strings.TrimPrefix(p, dir), "/")
@@ -432,7 +442,9 @@ func (m *merge) finish() error {
 	// a never-writable one; built-in profiles may open what an integration needs, unsafe lines
 	// what the developer chose.
 	neverRead := pathsOf(m.floor.NeverRead, m.vars)
-	neverWrite := append(pathsOf(m.floor.NeverWrite, m.vars), m.r.extraNeverWrite()...)
+	// What may never be read may never be written either: a command must not plant a
+	// credentials file or a docker config with a credential helper of its choosing.
+	neverWrite := append(append(pathsOf(m.floor.NeverWrite, m.vars), neverRead...), m.r.extraNeverWrite()...)
 	var kept []pathRule
 	for _, r := range rs.paths {
 		if m.r.Skill != nil && within(r.path, m.r.Skill.Dir) {
@@ -457,7 +469,7 @@ func (m *merge) finish() error {
 		}
 		if r.write {
 			for _, f := range neverWrite {
-				if !within(r.path, f) {
+				if !withinPattern(r.path, f) {
 					continue
 				}
 				if o, ok := lifted(rs.paths, r.path, true); ok {
@@ -508,6 +520,9 @@ func mountDecision(mt Mount) string {
 // every discovered skill's real folder and the policy file.
 func (r *Request) extraNeverWrite() []string {
 	out := append(append([]string{}, r.SkillRoots...), r.SkillDirs...)
+	if r.Skill != nil {
+		out = append(out, r.Skill.Dir, r.Skill.Source)
+	}
 	if r.PolicyFile != "" {
 		out = append(out, r.PolicyFile)
 	}
@@ -551,7 +566,7 @@ func (m *merge) applyFloor(neverRead, neverWrite []string) {
 	p := m.plan
 	rs := m.effective.paths
 	seen := map[string]bool{}
-	mask := func(pth, reason, origin string) {
+	mask := func(pth, reason, origin string, liftable bool) {
 		probe := pth
 		if hasGlob(path.Base(pth)) {
 			probe = path.Dir(pth) // a glob's matches are covered by what covers their directory
@@ -560,7 +575,7 @@ func (m *merge) applyFloor(neverRead, neverWrite []string) {
 		if mt == nil || mt.Access == Tmpfs || mt.Digest != "" || seen[pth] {
 			return
 		}
-		if o, ok := lifted(rs, pth, false); ok {
+		if o, ok := lifted(rs, pth, false); ok && liftable {
 			p.Unsafe = appendUnique(p.Unsafe, "read "+pth+" ("+o+")")
 			return
 		}
@@ -569,18 +584,19 @@ func (m *merge) applyFloor(neverRead, neverWrite []string) {
 		m.why = append(m.why, Decision{Kind: "path", Subject: pth, Decision: "masked", Origin: origin, Reason: reason})
 	}
 	for _, f := range neverRead {
-		mask(f, "never readable", "floor")
+		mask(f, "never readable", "floor", true)
 	}
 	for _, d := range m.sub.maskBelow {
-		mask(d.path, "denied", d.origin)
+		mask(d.path, "denied", d.origin, false) // unsafe: lifts the floor, never the developer's deny
 	}
 	seen = map[string]bool{}
-	protect := func(pth, reason, origin string) {
-		mt := p.cover(pth)
-		if mt == nil || mt.Access != ReadWrite || seen[pth] {
+	protect := func(pth, reason, origin string, liftable bool) {
+		// Any writable mount around the path matters: a read-only mount nearer to it may be
+		// optional and skipped when the path does not exist, leaving it creatable.
+		if !p.writableAround(pth) || seen[pth] {
 			return
 		}
-		if o, ok := lifted(rs, pth, true); ok {
+		if o, ok := lifted(rs, pth, true); ok && liftable {
 			p.Unsafe = appendUnique(p.Unsafe, "write "+pth+" ("+o+")")
 			return
 		}
@@ -589,10 +605,12 @@ func (m *merge) applyFloor(neverRead, neverWrite []string) {
 		m.why = append(m.why, Decision{Kind: "path", Subject: pth, Decision: "protected", Origin: origin, Reason: reason})
 	}
 	for _, f := range neverWrite {
-		protect(f, "never writable", "floor")
+		if !hasGlob(path.Base(f)) {
+			protect(f, "never writable", "floor", true)
+		}
 	}
 	for _, d := range m.sub.protBelow {
-		protect(d.path, "writing denied", d.origin)
+		protect(d.path, "writing denied", d.origin, false)
 	}
 	p.Mask = outermost(p.Mask)
 	p.Protect = outermost(p.Protect)
@@ -652,6 +670,16 @@ func (p *Plan) cover(pth string) *Mount {
 		}
 	}
 	return best
+}
+
+// writableAround reports whether a read-write mount contains pth.
+func (p *Plan) writableAround(pth string) bool {
+	for _, m := range p.Mounts {
+		if m.Access == ReadWrite && within(pth, m.Path) {
+			return true
+		}
+	}
+	return false
 }
 
 // visible reports whether pth exists inside the sandbox as it does outside: a tmpfs (the empty

@@ -104,7 +104,8 @@ func checkHostPattern(s string) error {
 	return err
 }
 
-// covers reports whether every host and port b matches is also matched by a.
+// covers reports whether every host and port b matches is also matched by a. A pattern without
+// a port means ports 80 and 443.
 func (a hostPattern) covers(b hostPattern) bool {
 	if a.any {
 		return true
@@ -112,10 +113,22 @@ func (a hostPattern) covers(b hostPattern) bool {
 	if b.any {
 		return false
 	}
-	if a.port != 0 && a.port != b.port {
-		return false // b without a port means 80 and 443; a with one port cannot cover both
-	}
 	switch {
+	case a.port != 0 && a.port != b.port:
+		return false // b without a port means 80 and 443; a with one port cannot cover both
+	case a.port == 0 && b.port != 0 && b.port != 80 && b.port != 443:
+		return false
+	}
+	return a.coversHost(b)
+}
+
+// coversHost compares the names alone.
+func (a hostPattern) coversHost(b hostPattern) bool {
+	switch {
+	case a.any:
+		return true
+	case b.any:
+		return false
 	case !a.wildcard:
 		return !b.wildcard && a.host == b.host
 	case b.wildcard:
@@ -126,20 +139,24 @@ func (a hostPattern) covers(b hostPattern) bool {
 	}
 }
 
-// overlaps reports whether some host and port is matched by both.
-func (a hostPattern) overlaps(b hostPattern) bool {
-	if a.covers(b) || b.covers(a) {
-		return true
-	}
-	if a.port != 0 && b.port != 0 && a.port != b.port {
+// denies reports whether deny pattern d refuses everything allow pattern b allows. In a deny
+// list a name without a port means every port: denying a host denies it whole.
+func (d hostPattern) denies(b hostPattern) bool {
+	if d.port != 0 && d.port != b.port {
 		return false
 	}
-	if a.port != 0 && b.port == 0 && a.port != 80 && a.port != 443 || b.port != 0 && a.port == 0 && b.port != 80 && b.port != 443 {
+	return d.coversHost(b)
+}
+
+// deniesSome reports whether deny pattern d refuses part of what b allows.
+func (d hostPattern) deniesSome(b hostPattern) bool {
+	if d.port != 0 && b.port != 0 && d.port != b.port {
 		return false
 	}
-	ah, bh := a, b
-	ah.port, bh.port = 0, 0
-	return ah.covers(bh) || bh.covers(ah)
+	if d.port != 0 && b.port == 0 && d.port != 80 && d.port != 443 {
+		return false
+	}
+	return d.coversHost(b) || b.coversHost(d)
 }
 
 // intersectHosts returns the pattern both allow, when there is one.

@@ -34,6 +34,18 @@ type LockedSkill struct {
 	Extends    []string      `yaml:"extends,omitempty"`
 	Approved   *Capabilities `yaml:"approved,omitempty"`
 	ApprovedAt time.Time     `yaml:"approved_at"`
+	// Signer is the pinned signer whose signature the approved content carried ("identity
+	// fingerprint"), empty when unsigned: a later version by another signer needs a new approval.
+	Signer string `yaml:"signer,omitempty"`
+	// Scan summarises the static scan the approval was given with.
+	Scan *ScanSummary `yaml:"scan,omitempty"`
+}
+
+// ScanSummary is what a scan found when the skill was approved.
+type ScanSummary struct {
+	Max      string         `yaml:"max"`
+	Findings map[string]int `yaml:"findings,omitempty"` // by severity
+	Accepted bool           `yaml:"accepted,omitempty"` // high findings approved with --accept-findings
 }
 
 var digestPattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
@@ -84,6 +96,11 @@ func ParseLock(file string, data []byte) (*Lock, error) {
 			if err := s.Approved.validate(src, "skills", i, "approved"); err != nil {
 				return nil, err
 			}
+		}
+	}
+	for i, s := range l.Skills {
+		if s.ApprovedAt.IsZero() {
+			return nil, fmt.Errorf("%w: %s: approved_at is missing or not a time", ErrInvalid, src.at("skills", i, "approved_at"))
 		}
 	}
 	return &l, nil

@@ -139,10 +139,10 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
-		return err
+		return &badValue{value: string(b), err: err}
 	}
 	if v < 0 {
-		return errNegativeDuration
+		return &badValue{value: string(b), err: errNegativeDuration}
 	}
 	*d = Duration(v)
 	return nil

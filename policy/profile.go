@@ -80,9 +80,39 @@ func decodeStrict(file string, data []byte, v any) (err error) {
 		}
 	}()
 	if err := yaml.UnmarshalWithOptions(data, v, yaml.DisallowUnknownField()); err != nil {
+		var bv *badValue
+		if errors.As(err, &bv) {
+			if line, col, ok := findValue(data, bv.value); ok {
+				return fmt.Errorf("%w: %s:%d:%d: %v", ErrInvalid, file, line, col, bv.err)
+			}
+		}
 		return fmt.Errorf("%w: %s", ErrInvalid, yamlErrorf(file, err))
 	}
 	return nil
+}
+
+// findValue locates the first scalar value equal to v (after a ':' or a '-', quoted or not).
+func findValue(data []byte, v string) (line, col int, ok bool) {
+	for i, l := range strings.Split(string(data), "\n") {
+		for _, form := range []string{v, `"` + v + `"`, "'" + v + "'"} {
+			for start := 0; ; {
+				j := strings.Index(l[start:], form)
+				if j < 0 {
+					break
+				}
+				j += start
+				before := strings.TrimRight(l[:j], " \t")
+				end := j + len(form)
+				after := strings.TrimLeft(l[end:], " \t")
+				if (strings.HasSuffix(before, ":") || strings.HasSuffix(before, "-") || strings.HasSuffix(before, "[") || strings.HasSuffix(before, ",")) &&
+					(after == "" || after[0] == ',' || after[0] == '}' || after[0] == ']' || after[0] == '#') {
+					return i + 1, j + 1, true
+				}
+				start = j + 1
+			}
+		}
+	}
+	return 0, 0, false
 }
 
 // yamlErrorf turns a go-yaml error ("[3:5] unknown field …") into "file:3:5: unknown field …".

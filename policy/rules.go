@@ -234,7 +234,7 @@ func (rs *rules) subtract(deny *rules) (s subtraction) {
 		}
 	}
 	for _, d := range deny.paths {
-		r := coveringRule(out, d.path)
+		r := coveringAccess(out, d.path)
 		if r == nil || r.path == d.path {
 			continue
 		}
@@ -252,12 +252,12 @@ func (rs *rules) subtract(deny *rules) (s subtraction) {
 	for _, h := range rs.hosts {
 		drop := false
 		for _, d := range deny.hosts {
-			if d.pattern.covers(h.pattern) {
+			if d.pattern.denies(h.pattern) {
 				drop = true
 				s.denied = append(s.denied, Decision{Subject: h.pattern.String(), Kind: "host", Decision: "denied", Origin: d.origin, Reason: "denied by the policy"})
 				break
 			}
-			if d.pattern.overlaps(h.pattern) {
+			if d.pattern.deniesSome(h.pattern) {
 				s.hostDeny = appendUnique(s.hostDeny, d.pattern.String())
 			}
 		}
@@ -356,6 +356,22 @@ func coveringRule(list []pathRule, p string) *pathRule {
 		}
 	}
 	return best
+}
+
+// coveringAccess returns the innermost path containing p with the access of every rule at that
+// path together: one mount is built from all of them.
+func coveringAccess(list []pathRule, p string) *pathRule {
+	r := coveringRule(list, p)
+	if r == nil {
+		return nil
+	}
+	merged := *r
+	for _, x := range list {
+		if x.path == r.path {
+			merged.read, merged.write, merged.exec = merged.read || x.read, merged.write || x.write, merged.exec || x.exec
+		}
+	}
+	return &merged
 }
 
 // lifted reports whether an unsafe rule with the given access covers p.

@@ -48,7 +48,7 @@ func ParseSize(s string) (Size, error) {
 func (z *Size) UnmarshalText(b []byte) error {
 	v, err := ParseSize(string(b))
 	if err != nil {
-		return err
+		return &badValue{value: string(b), err: err}
 	}
 	*z = v
 	return nil
@@ -65,3 +65,13 @@ func (z Size) String() string {
 	}
 	return strconv.FormatInt(int64(z), 10)
 }
+
+// badValue is a scalar a field could not parse; the YAML library reports these without a
+// position, so decodeStrict finds the value in the document to name its line and column.
+type badValue struct {
+	value string
+	err   error
+}
+
+func (b *badValue) Error() string { return b.err.Error() }
+func (b *badValue) Unwrap() error { return b.err }
