@@ -2,7 +2,9 @@ package policy
 
 import (
 	"fmt"
+	"path"
 	"sort"
+	"strings"
 )
 
 // PolicyFile is the developer policy's file name under $XDG_CONFIG_HOME/skillrun.
@@ -28,7 +30,19 @@ type DevPolicy struct {
 	// Unsafe lifts lines of the floor for agent commands; every run that uses one says so.
 	Unsafe Capabilities            `yaml:"unsafe"`
 	Skills map[string]*SkillPolicy `yaml:"skills"`
-	src    *source
+	// Signers are the publishers whose signatures the developer trusts; RequireSignature refuses
+	// every skill without a valid signature by one of them.
+	Signers          []Signer `yaml:"signers"`
+	RequireSignature bool     `yaml:"require_signature"`
+	src              *source
+}
+
+// Signer pins a publisher's public key: an OpenSSH public key line or a minisign public key.
+// Skills, when set, limits the key to skills whose names match one of the patterns ('*' globs).
+type Signer struct {
+	Identity string   `yaml:"identity"`
+	Key      string   `yaml:"key"`
+	Skills   []string `yaml:"skills"`
 }
 
 // SkillPolicy is the developer's word on one skill.
@@ -38,6 +52,8 @@ type SkillPolicy struct {
 	Limits LimitCaps    `yaml:"limits"`
 	// Unsafe lifts lines of the floor for this skill, when its manifest asks for them.
 	Unsafe Capabilities `yaml:"unsafe"`
+	// RequireSignature overrides the global require_signature for this skill.
+	RequireSignature *bool `yaml:"require_signature"`
 }
 
 // ParsePolicy parses and validates a developer policy. The floor is checked by Compile (it needs
@@ -83,6 +99,19 @@ func ParsePolicy(file string, data []byte) (*DevPolicy, error) {
 	if err := p.Deny.onlyFilesystemNetworkEnv(p.src, "deny"); err != nil {
 		return nil, err
 	}
+	for i, sg := range p.Signers {
+		if sg.Identity == "" || strings.ContainsFunc(sg.Identity, suspiciousRune) {
+			return nil, fmt.Errorf("%w: %s: a signer needs an identity (e.g. alice@example.com)", ErrInvalid, p.src.at("signers", i))
+		}
+		if err := checkSignerKey(sg.Key); err != nil {
+			return nil, fmt.Errorf("%w: %s: signer %s: %v", ErrInvalid, p.src.at("signers", i, "key"), sg.Identity, err)
+		}
+		for j, pat := range sg.Skills {
+			if _, err := path.Match(pat, ""); err != nil || pat == "" || strings.Contains(pat, "/") {
+				return nil, fmt.Errorf("%w: %s: %q is not a skill name pattern", ErrInvalid, p.src.at("signers", i, "skills", j), pat)
+			}
+		}
+	}
 	names := make([]string, 0, len(p.Skills))
 	for n := range p.Skills {
 		names = append(names, n)
@@ -125,6 +154,38 @@ func (c *Capabilities) onlyFilesystemNetworkEnv(src *source, keys ...any) error 
 		return fmt.Errorf("%w: %s: env.set does not belong in a deny section", ErrInvalid, src.at(append(keys, "env", "set")...))
 	}
 	return nil
+}
+
+// SignersFor returns the signers pinned for the skill name.
+func (p *DevPolicy) SignersFor(name string) []Signer {
+	if p == nil {
+		return nil
+	}
+	var out []Signer
+	for _, sg := range p.Signers {
+		if len(sg.Skills) == 0 {
+			out = append(out, sg)
+			continue
+		}
+		for _, pat := range sg.Skills {
+			if ok, _ := path.Match(pat, name); ok {
+				out = append(out, sg)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// RequiresSignature reports whether the skill name must be signed by a pinned signer.
+func (p *DevPolicy) RequiresSignature(name string) bool {
+	if p == nil {
+		return false
+	}
+	if sp := p.Skills[name]; sp != nil && sp.RequireSignature != nil {
+		return *sp.RequireSignature
+	}
+	return p.RequireSignature
 }
 
 // unapproved returns what an unapproved skill gets.
