@@ -48,8 +48,8 @@ test: build test-user lint ## lint, unit tests (race) and end-to-end tests, as r
 	$(GO) test -tags '$(TAGS)' -count=1 ./cmd/... ./sandbox/...
 	SKILLRUN_BIN=$(abspath $(BIN)) SKILLRUN_TEST_USER=$(TEST_USER) $(GO) test -tags '$(TAGS)' -count=1 -timeout 20m ./test/...
 
-bench: build test-user ## skill digest and policy times; per-command overhead and peak RSS against bare exec and bwrap, root and unprivileged
-	$(GO) test -run '^$$' -bench '^(BenchmarkHash|BenchmarkCompile)$$' -benchtime 2s -count 1 ./policy/ ./policy/trust/
+bench: build test-user ## skill digest, scan and policy times; per-command overhead and peak RSS against bare exec and bwrap, root and unprivileged
+	$(GO) test -run '^$$' -bench '^(BenchmarkHash|BenchmarkCompile|BenchmarkScan)$$' -benchtime 2s -count 1 ./policy/ ./policy/trust/ ./policy/scan/
 	@command -v bwrap >/dev/null || { echo "skillrun: installing Debian's bubblewrap (for the comparison only; skillrun never uses it)"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } \

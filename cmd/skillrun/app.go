@@ -40,16 +40,18 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			"skillrun [flags] -c STRING\n" +
 			"skillrun plan [flags] -- CMD [ARGS...]\n" +
 			"skillrun doctor [--json]\n" +
-			"skillrun skills [--json] | approve [--yes] NAME|DIR | verify [NAME...]\n" +
+			"skillrun skills [--json] | approve [--yes] NAME|DIR | verify [--all] [NAME...]\n" +
+			"skillrun scan [--format text|json|sarif] DIR | sign --key KEY DIR\n" +
 			"skillrun profiles [show NAME]",
 		Description: "EXAMPLE:\n" +
 			"   skillrun -- git status\n" +
 			"   skillrun --timeout 2m -c 'make test 2>&1 | tail -n 20'\n\n" +
 			"Exit status: the command's own; 128+N if signal N ended it; 125 if skillrun failed;\n" +
 			"126 if refused or not executable; 127 if the command was not found in the sandbox.",
-		Flags:                     runFlags(),
-		Action:                    runAction,
-		Commands:                  []*cli.Command{planCommand, doctorCommand, skillsCommand, approveCommand, verifyCommand, profilesCommand},
+		Flags:  runFlags(),
+		Action: runAction,
+		Commands: []*cli.Command{planCommand, doctorCommand, skillsCommand, approveCommand, verifyCommand,
+			scanCommand, signCommand, profilesCommand},
 		Writer:                    stdout,
 		ErrWriter:                 stderr,
 		HideHelpCommand:           true,

@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skillrun/skillrun/policy"
+	"github.com/skillrun/skillrun/policy/scan"
 	"github.com/skillrun/skillrun/policy/trust"
 )
 
@@ -24,6 +25,7 @@ var approveCommand = &cli.Command{
 		"   skillrun approve --yes ~/.claude/skills/pdf-tools",
 	Flags: []cli.Flag{
 		&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "approve without asking"},
+		&cli.BoolFlag{Name: "accept-findings", Usage: "approve although the scan found high or critical problems"},
 		&cli.StringFlag{Name: "policy", EnvVars: []string{"SKILLRUN_POLICY"}, Usage: "developer policy `FILE` (for its skill_roots)"},
 		&cli.StringFlag{Name: "workspace", Aliases: []string{"w"}, Usage: "the workspace `DIR` whose skill folders to include"},
 	},
@@ -64,7 +66,7 @@ func approveAction(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return withHints(exitFailed, errors.New("approve takes one skill name or folder"), "skillrun approve NAME|DIR")
 	}
-	d, lock, found, err := inventory(c)
+	d, pol, lock, found, err := inventory(c)
 	if err != nil {
 		return err
 	}
@@ -97,7 +99,54 @@ func approveAction(c *cli.Context) error {
 			fmt.Fprintf(out, "    - %s\n", line)
 		}
 	}
-	if prev := lock.Find(f.Source); prev != nil && prev.Digest != listing.Digest() {
+	prev := lock.Find(f.Source)
+	if prev != nil && man != nil && prev.Manifest {
+		if diff := policy.CapabilityDiff(prev.Extends, prev.Approved, man.Extends, &man.Capabilities); len(diff) > 0 {
+			fmt.Fprintln(out, "  capabilities since the last approval:")
+			for _, line := range diff {
+				fmt.Fprintf(out, "    %s\n", line)
+			}
+		}
+	}
+	signer, err := checkSignature(pol, f.Name, f.Source, listing.Digest())
+	if err != nil {
+		return err
+	}
+	switch {
+	case signer != "":
+		fmt.Fprintf(out, "  signed by %s\n", signer)
+	case pol.RequiresSignature(f.Name):
+	default:
+		fmt.Fprintf(out, "  signature none checked (no pinned signer for it in your policy)\n")
+	}
+	if prev != nil && prev.Signer != "" && prev.Signer != signer {
+		fmt.Fprintf(out, "  SIGNER CHANGED: approved as signed by %s, now %s\n", prev.Signer, orNone(signer))
+	}
+	rep, err := scanFolder(f.Source)
+	if err != nil {
+		return withHints(exitFailed, fmt.Errorf("cannot scan %s: %v", f.Source, err))
+	}
+	if len(rep.Findings) == 0 {
+		fmt.Fprintf(out, "  scan     no findings (%d files)\n", rep.Files)
+	} else {
+		fmt.Fprintf(out, "  scan     %d findings, the worst %s:\n", len(rep.Findings), rep.Max())
+		for _, fd := range rep.Findings {
+			loc := fd.File
+			if fd.Line > 0 {
+				loc = fmt.Sprintf("%s:%d", fd.File, fd.Line)
+			}
+			fmt.Fprintf(out, "    %-8s %s %s: %s\n", fd.Rule.Severity, fd.Rule.ID, loc, fd.Message)
+		}
+	}
+	accepted := false
+	if rep.Count(scan.High) > 0 {
+		if !c.Bool("accept-findings") {
+			return withHints(exitRefused, fmt.Errorf("%s was not approved: the scan found %d high or critical problems", f.Name, rep.Count(scan.High)),
+				"read the findings above; if you are sure, approve anyway: skillrun approve --accept-findings "+c.Args().First())
+		}
+		accepted = true
+	}
+	if prev != nil && prev.Digest != listing.Digest() {
 		if data, err := os.ReadFile(d.listingPath(prev.Digest)); err == nil {
 			if old, err := trust.ParseListing(data); err == nil {
 				ch := trust.Diff(old, listing)
@@ -125,7 +174,7 @@ func approveAction(c *cli.Context) error {
 		}
 	}
 	entry := policy.LockedSkill{Name: f.Name, Path: f.Source, Digest: listing.Digest(), Files: listing.Files(),
-		ApprovedAt: time.Now().UTC().Truncate(time.Second)}
+		ApprovedAt: time.Now().UTC().Truncate(time.Second), Signer: signer, Scan: scanSummary(rep, accepted)}
 	if man != nil {
 		caps := man.Capabilities
 		entry.Manifest, entry.Approved, entry.Extends = true, &caps, man.Extends
@@ -141,4 +190,11 @@ func approveAction(c *cli.Context) error {
 	}
 	fmt.Fprintf(out, "approved %s (%s)\n", f.Name, entry.Digest)
 	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "nobody (unsigned)"
+	}
+	return s
 }

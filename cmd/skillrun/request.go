@@ -72,7 +72,7 @@ func buildRequest(c *cli.Context, hashNow bool) (policy.Request, error) {
 		return r, withHints(exitRefused, err, "name the skill explicitly: skillrun --skill NAME -- CMD, or run each skill's command on its own")
 	}
 	if att != nil {
-		if r.Skill, err = skillRequest(d, att.Skill, hashNow); err != nil {
+		if r.Skill, err = skillRequest(d, r.Policy, att.Skill, hashNow); err != nil {
 			return r, err
 		}
 	}
@@ -126,7 +126,7 @@ func explicitSkill(c *cli.Context, found []policy.FoundSkill) (*policy.FoundSkil
 // skillRequest reads what policy needs about an attributed skill: its manifest, its approval,
 // and, when approved and hashNow, its digest now (a mismatch is refused here with the changed
 // files named).
-func skillRequest(d dirs, f *policy.FoundSkill, hashNow bool) (*policy.SkillRequest, error) {
+func skillRequest(d dirs, pol *policy.DevPolicy, f *policy.FoundSkill, hashNow bool) (*policy.SkillRequest, error) {
 	s := &policy.SkillRequest{Name: f.Name, Dir: f.Dir, Source: f.Source}
 	var err error
 	if s.Manifest, err = loadManifest(f.Source); err != nil {
@@ -137,6 +137,9 @@ func skillRequest(d dirs, f *policy.FoundSkill, hashNow bool) (*policy.SkillRequ
 		return nil, err
 	}
 	s.Lock = lock.Find(f.Source)
+	if err := checkSkillSigner(pol, s); err != nil {
+		return nil, err
+	}
 	if s.Lock == nil || !hashNow {
 		return s, nil
 	}
@@ -211,4 +214,31 @@ func workspace(flag, cwd string) (string, error) {
 		}
 	}
 	return cwd, nil
+}
+
+// checkSkillSigner checks a skill's signature at every run: the statement is not part of the
+// digest, so a swapped signature is only seen here. An approved skill is checked against the
+// approved digest (the sandbox verifies the content against it) and must keep its signer.
+func checkSkillSigner(pol *policy.DevPolicy, s *policy.SkillRequest) error {
+	digest := ""
+	if s.Lock != nil {
+		digest = s.Lock.Digest
+	} else if pol.RequiresSignature(s.Name) {
+		now, err := hashSkill(s.Source)
+		if err != nil {
+			return err
+		}
+		digest = now.Digest()
+	} else {
+		return nil
+	}
+	signer, err := checkSignature(pol, s.Name, s.Source, digest)
+	if err != nil {
+		return err
+	}
+	if s.Lock != nil && s.Lock.Signer != "" && signer != s.Lock.Signer {
+		return withHints(exitRefused, fmt.Errorf("skill %s was approved as signed by %s, and is now signed by %s", s.Name, s.Lock.Signer, orNone(signer)),
+			"review it, then approve it again: skillrun approve "+s.Name)
+	}
+	return nil
 }

@@ -38,28 +38,28 @@ type skillStatus struct {
 }
 
 // inventory discovers the skills visible from the current directory.
-func inventory(c *cli.Context) (dirs, *policy.Lock, []policy.FoundSkill, error) {
+func inventory(c *cli.Context) (dirs, *policy.DevPolicy, *policy.Lock, []policy.FoundSkill, error) {
 	d, err := xdgDirs()
 	if err != nil {
-		return d, nil, nil, err
+		return d, nil, nil, nil, err
 	}
 	cwd, err := unix.Getwd()
 	if err != nil {
-		return d, nil, nil, err
+		return d, nil, nil, nil, err
 	}
 	ws, err := workspace(c.String("workspace"), cwd)
 	if err != nil {
-		return d, nil, nil, err
+		return d, nil, nil, nil, err
 	}
 	pol, _, err := loadPolicy(c.String("policy"), d, ws)
 	if err != nil {
-		return d, nil, nil, err
+		return d, nil, nil, nil, err
 	}
 	lock, err := loadLock(d)
 	if err != nil {
-		return d, nil, nil, err
+		return d, nil, nil, nil, err
 	}
-	return d, lock, policy.Discover(hostFS{}, policy.SkillRoots(d.home, ws, pol)), nil
+	return d, pol, lock, policy.Discover(hostFS{}, policy.SkillRoots(d.home, ws, pol)), nil
 }
 
 func statusOf(lock *policy.Lock, f policy.FoundSkill) skillStatus {
@@ -86,7 +86,7 @@ func statusOf(lock *policy.Lock, f policy.FoundSkill) skillStatus {
 }
 
 func skillsAction(c *cli.Context) error {
-	_, lock, found, err := inventory(c)
+	_, _, lock, found, err := inventory(c)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,3 @@
+module example.com/skills/gohelper
+
+go 1.22
