@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/skillrun
-TAGS := seccomp netgo osusergo
+# landlocktsync: go-landlock's syscall layer without libcap's psx (the exec step confines the one thread that executes the command).
+TAGS := seccomp netgo osusergo landlocktsync
 LDFLAGS := -s -w -extldflags "-static"
 export CGO_ENABLED := 1
 # A user the end-to-end tests run unprivileged sandboxes as, when they are run as root.

@@ -501,6 +501,7 @@ func (m *merge) finish() error {
 	sort.Strings(plan.Network.Deny)
 	m.buildEnv()
 	m.buildLimits()
+	plan.Confine = confineFor(plan)
 	plan.Why = m.why
 	return nil
 }

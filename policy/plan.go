@@ -46,6 +46,9 @@ type Plan struct {
 	EnvDropped []string `json:"env_dropped,omitempty"`
 	Network    Network  `json:"network"`
 	Limits     Limits   `json:"limits"`
+	// Confine is what the sandbox's stage applies to the command itself, just before exec, on
+	// top of the mounts.
+	Confine Confine `json:"confine"`
 	// Namespaces the sandbox creates: mount, pid, ipc, uts, net, and user when not root.
 	Namespaces []string `json:"namespaces"`
 	// Skill is the skill the command was attributed to; nil for an agent command.
@@ -101,6 +104,54 @@ type Mount struct {
 	// when they do not match, so what was verified is what runs.
 	Digest string `json:"digest,omitempty"`
 }
+
+// Confine is the kernel confinement of the command: a Landlock ruleset and a seccomp filter.
+type Confine struct {
+	Landlock Landlock `json:"landlock"`
+	// Seccomp names the filter: SeccompDefault, or SeccompInet when the plan has network.
+	Seccomp string `json:"seccomp"`
+}
+
+// The seccomp filters a plan can name (package sandbox/seccomp builds them).
+const (
+	SeccompDefault = "default"
+	SeccompInet    = "default+inet"
+)
+
+// Landlock is the command's Landlock ruleset: it may touch only the paths listed, each with its
+// rights; everything else is denied by the kernel even where a mount would show it.
+type Landlock struct {
+	// MinABI is the lowest kernel Landlock ABI that enforces what the plan needs; a kernel with
+	// less is refused. Rights of later ABIs (truncate, device ioctl, scopes) are enforced when
+	// the kernel has them; without them the namespaces and read-only mounts cover the same
+	// ground. KernelABI, when set, is what this machine enforces (filled in by the CLI).
+	MinABI    int `json:"min_abi"`
+	KernelABI int `json:"kernel_abi,omitempty"`
+	// Paths are the rules, in the sandbox's own paths; a missing optional path is skipped.
+	Paths []LandlockPath `json:"paths"`
+	// ConnectTCP lists the TCP ports the command may connect to; empty means none, and binding
+	// a TCP port is refused too.
+	ConnectTCP []int `json:"connect_tcp,omitempty"`
+}
+
+// LandlockPath grants rights beneath one path.
+type LandlockPath struct {
+	Path string `json:"path"`
+	// Rights is a subset of read (files and listings), list (listings only), write (create,
+	// change, remove, rename), exec and ioctl (of devices).
+	Rights []string `json:"rights"`
+	// Optional rules are skipped when the path does not exist in the sandbox.
+	Optional bool `json:"optional,omitempty"`
+}
+
+// Landlock rights a LandlockPath can hold.
+const (
+	RightRead  = "read"
+	RightList  = "list"
+	RightWrite = "write"
+	RightExec  = "exec"
+	RightIoctl = "ioctl"
+)
 
 // Network is the sandbox's network: Allow empty means loopback only, nothing outside. Deny lists
 // patterns the egress proxy refuses although a broader Allow entry matches them.

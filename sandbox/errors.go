@@ -1,12 +1,17 @@
 package sandbox
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors; every error this package returns wraps one of these, so the CLI can choose
 // its exit code and hints with errors.Is.
 var (
 	// ErrUnsupported marks a protection the plan needs that this kernel or user cannot provide.
 	ErrUnsupported = errors.New("required protection unavailable")
+	// ErrLandlock marks a kernel whose Landlock cannot enforce the plan (it wraps ErrUnsupported).
+	ErrLandlock = fmt.Errorf("%w: landlock", ErrUnsupported)
 	// ErrSetup marks a failure to build or start the sandbox.
 	ErrSetup = errors.New("sandbox setup failed")
 	// ErrState marks an unusable state directory.

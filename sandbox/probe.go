@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skillrun/skillrun/sandbox/landlock"
 )
 
 // ProbeArg makes the skillrun binary exit 0 at once; doctor starts it in a new user namespace to
@@ -55,15 +57,54 @@ func Probe() Facts {
 	if !f.Root {
 		f.Enforced = append(f.Enforced, "user namespace (caller mapped to itself)")
 	}
-	f.NotEnforced = []string{"landlock (not applied yet)", "seccomp filter (not applied yet)",
-		"resource limits other than --timeout (not applied yet)"}
+	f.NotEnforced = []string{"network egress to allowed hosts (no proxy yet: a plan's hosts are unreachable)"}
+	if f.LandlockABI > 0 {
+		abi := min(f.LandlockABI, landlock.MaxABI)
+		f.Enforced = append(f.Enforced, "landlock ABI "+strconv.Itoa(abi)+": "+landlockCovers(abi))
+		if abi < 6 {
+			f.NotEnforced = append(f.NotEnforced, "landlock scopes for signals and abstract unix sockets (ABI 6; the pid and network namespaces cover them)")
+		}
+	}
+	if f.Seccomp {
+		f.Enforced = append(f.Enforced, "seccomp allowlist (Docker's default, minus namespaces, mounts, ptrace, bpf, keyrings, io_uring; native architecture only; socket families by plan)")
+	}
+	if f.Root {
+		f.Enforced = append(f.Enforced, "limits: memory and processes by cgroup ("+f.Cgroup+"); cpu time, file size, open files by rlimit; wall-clock timeout")
+	} else {
+		f.Enforced = append(f.Enforced, "limits: memory (per process, RLIMIT_DATA), processes (RLIMIT_NPROC in the sandbox's user namespace), cpu time, file size, open files by rlimit; wall-clock timeout")
+	}
 	switch {
+	case f.LandlockABI == 0:
+		f.Problem = "Landlock is unavailable: " + f.Landlock
+	case !f.Seccomp:
+		f.Problem = "seccomp is unavailable: " + f.SeccompNote
 	case !f.Root && !f.UserNS:
 		f.Problem = "user namespaces are unavailable to this user: " + f.UserNSNote
 	default:
 		f.Ready = true
 	}
 	return f
+}
+
+// landlockCovers says what a Landlock ABI adds to the plan's paths.
+func landlockCovers(abi int) string {
+	s := "read, write and execute by path"
+	if abi >= 2 {
+		s += ", renames and links"
+	}
+	if abi >= 3 {
+		s += ", truncation"
+	}
+	if abi >= 4 {
+		s += ", TCP bind and connect"
+	}
+	if abi >= 5 {
+		s += ", device ioctls"
+	}
+	if abi >= 6 {
+		s += ", signals and abstract unix sockets scoped to the sandbox"
+	}
+	return s
 }
 
 func landlockABI() (int, string) {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skillrun/skillrun/policy"
+	"github.com/skillrun/skillrun/sandbox/landlock"
 )
 
 // KillGrace is how long a timed-out command has between SIGTERM and SIGKILL.
@@ -56,6 +57,9 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	// goroutine on its thread until the process ends.
 	runtime.LockOSThread()
 	rootless := os.Geteuid() != 0
+	if err := kernelCanConfine(plan); err != nil {
+		return nil, err
+	}
 	if rootless {
 		if err := userNamespacesUsable(); err != nil {
 			return nil, err
@@ -103,6 +107,7 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	spec, _ := json.Marshal(stageSpec{
 		Argv: plan.Command.Argv, Shell: plan.Command.Shell, Cwd: plan.Cwd,
 		Nested: rootless, MapUID: plan.User.UID, MapGID: plan.User.GID,
+		Confine: plan.Confine,
 	})
 	proc := &libcontainer.Process{
 		Args:            []string{StagePath, StageArg, string(spec)},
@@ -188,6 +193,22 @@ func exitCode(ps *os.ProcessState) int {
 		return 128 + int(ws.Signal())
 	}
 	return ps.ExitCode()
+}
+
+// kernelCanConfine fails closed before anything starts when the kernel cannot apply the plan's
+// Landlock ruleset or a seccomp filter; the exec step checks again where it applies them.
+func kernelCanConfine(plan *policy.Plan) error {
+	abi, err := landlock.ABI()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrLandlock, err)
+	}
+	if abi < plan.Confine.Landlock.MinABI {
+		return fmt.Errorf("%w: the plan needs ABI %d, this kernel has %d", ErrLandlock, plan.Confine.Landlock.MinABI, abi)
+	}
+	if _, err := unix.PrctlRetInt(unix.PR_GET_SECCOMP, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("%w: seccomp: the kernel was built without it (CONFIG_SECCOMP)", ErrUnsupported)
+	}
+	return nil
 }
 
 // userNamespacesUsable fails closed, with the reason, when an unprivileged user cannot create

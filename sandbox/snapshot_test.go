@@ -38,6 +38,8 @@ func init() {
 		libcontainer.Init()
 	case StageArg:
 		StageMain(os.Args[2:])
+	case ExecArg:
+		ExecMain(os.Args[2:])
 	case CoverArg:
 		CoverMain(os.Args[2:])
 	case ProbeArg:
@@ -303,8 +305,18 @@ func testPlan(ws string, mounts []policy.Mount, argv ...string) *policy.Plan {
 	ro := func(p string, optional bool) policy.Mount {
 		return policy.Mount{Path: p, Access: policy.ReadOnly, Exec: true, Optional: optional, Origin: "test"}
 	}
-	all := []policy.Mount{ro("/usr", false), ro("/bin", true), ro("/sbin", true), ro("/lib", true),
-		ro("/lib64", true), {Path: ws, Access: policy.ReadWrite, Origin: "test"}}
+	all := append([]policy.Mount{ro("/usr", false), ro("/bin", true), ro("/sbin", true), ro("/lib", true),
+		ro("/lib64", true), {Path: ws, Access: policy.ReadWrite, Origin: "test"}}, mounts...)
+	// The probe is this test binary at StagePath: the ruleset lets it run and see every mount.
+	rules := []policy.LandlockPath{
+		{Path: "/dev", Rights: []string{policy.RightRead, policy.RightWrite}},
+		{Path: "/proc", Rights: []string{policy.RightRead}},
+		{Path: StagePath, Rights: []string{policy.RightRead, policy.RightExec}},
+	}
+	for _, m := range all {
+		rules = append(rules, policy.LandlockPath{Path: m.Path, Optional: m.Optional,
+			Rights: []string{policy.RightRead, policy.RightWrite, policy.RightExec}})
+	}
 	return &policy.Plan{
 		Version:   policy.PlanVersion,
 		Profile:   "test",
@@ -313,8 +325,9 @@ func testPlan(ws string, mounts []policy.Mount, argv ...string) *policy.Plan {
 		Workspace: ws,
 		Home:      ws,
 		User:      policy.User{UID: os.Getuid(), GID: os.Getgid()},
-		Mounts:    append(all, mounts...),
+		Mounts:    all,
 		Env:       []string{"PATH=/usr/bin:/bin"},
+		Confine:   policy.Confine{Seccomp: policy.SeccompDefault, Landlock: policy.Landlock{MinABI: 1, Paths: rules}},
 		Limits:    policy.Limits{Timeout: policy.Duration(time.Minute)},
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skillrun/skillrun/policy"
 )
 
 // StageArg is the argument that makes the skillrun binary run as the in-sandbox stage.
@@ -26,6 +28,8 @@ type stageSpec struct {
 	Nested bool `json:"nested,omitempty"`
 	MapUID int  `json:"uid"`
 	MapGID int  `json:"gid"`
+	// Confine is applied by the exec step, in the command's own process, just before execve.
+	Confine policy.Confine `json:"confine"`
 }
 
 // lifelineFD is the read end of a pipe whose only write end the host-side skillrun holds.
@@ -81,7 +85,9 @@ func StageMain(args []string) {
 	if err := os.Chdir(spec.Cwd); err != nil {
 		stageFail(exitSetup, "cannot enter the working directory %s in the sandbox: %v", spec.Cwd, errors.Unwrap(err))
 	}
-	argv, path := resolveCommand(spec)
+	// The command starts as the exec step (this binary again), which confines itself and then
+	// executes the command: Landlock and seccomp must apply to the command, not to the stage,
+	// which still maps the nested user namespace and signals the command's group.
 	attr := &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
 	if spec.Nested {
 		attr.Cloneflags = unix.CLONE_NEWUSER
@@ -89,7 +95,7 @@ func StageMain(args []string) {
 		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: spec.MapGID, HostID: 0, Size: 1}}
 		attr.GidMappingsEnableSetgroups = false
 	}
-	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
+	pid, err := syscall.ForkExec(StagePath, []string{StagePath, ExecArg, args[0]}, &syscall.ProcAttr{
 		Env:   os.Environ(),
 		Files: []uintptr{0, 1, 2},
 		Sys:   attr,
@@ -101,7 +107,7 @@ func StageMain(args []string) {
 		}
 	}
 	if err != nil {
-		execFail(argv[0], err)
+		stageFail(exitSetup, "stage: starting the command: %v", err)
 	}
 	os.Exit(superviseChild(pid, signals))
 }

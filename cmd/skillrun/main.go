@@ -22,6 +22,8 @@ func init() {
 			libcontainer.Init()
 		case sandbox.StageArg:
 			sandbox.StageMain(os.Args[2:])
+		case sandbox.ExecArg:
+			sandbox.ExecMain(os.Args[2:])
 		case sandbox.CoverArg:
 			sandbox.CoverMain(os.Args[2:])
 		case sandbox.ProbeArg:

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skillrun/skillrun/policy"
+	"github.com/skillrun/skillrun/sandbox/landlock"
 )
 
 var planCommand = &cli.Command{
@@ -29,6 +30,10 @@ func planAction(c *cli.Context) error {
 	plan, err := compile(req)
 	if err != nil {
 		return err
+	}
+	// What this kernel enforces of the ruleset; a plan is otherwise independent of the machine.
+	if abi, err := landlock.ABI(); err == nil {
+		plan.Confine.Landlock.KernelABI = min(abi, landlock.MaxABI)
 	}
 	_, out, _ := stdio(c)
 	b, err := json.MarshalIndent(struct {
