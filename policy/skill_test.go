@@ -316,8 +316,9 @@ func TestSkillStates(t *testing.T) {
 	}{
 		{"unapproved, no policy", skSpec{lock: "-"},
 			skExpect{state: "unapproved", profile: "untrusted", mounts: untrusted, allow: []string{},
-				env:    map[string]string{"EXAMPLE_API_KEY": "-", "PYTHONDONTWRITEBYTECODE": "-", "LANG": "C.UTF-8"},
-				limits: &Limits{Timeout: Duration(10 * time.Minute)}}},
+				env: map[string]string{"EXAMPLE_API_KEY": "-", "PYTHONDONTWRITEBYTECODE": "-", "LANG": "C.UTF-8"},
+				limits: &Limits{Timeout: Duration(10 * time.Minute), Memory: 2 << 30, Processes: 512,
+					CPU: Duration(10 * time.Minute), FileSize: 1 << 30, OpenFiles: 1024}}},
 		{"unapproved, policy says untrusted", skSpec{lock: "-", policy: "version: 1\nunapproved: untrusted\n"},
 			skExpect{state: "unapproved", profile: "untrusted", mounts: untrusted}},
 		{"unapproved, policy refuses", skSpec{lock: "-", policy: "version: 1\nunapproved: refuse\n"},
@@ -333,7 +334,8 @@ skills:
 skills:
   pdf-tools:
     limits: {timeout: 1m, memory: 64MiB}
-`}, skExpect{state: "unapproved", limits: &Limits{Timeout: Duration(time.Minute), Memory: 64 << 20}}},
+`}, skExpect{state: "unapproved", limits: &Limits{Timeout: Duration(time.Minute), Memory: 64 << 20,
+			Processes: 512, CPU: Duration(10 * time.Minute), FileSize: 1 << 30, OpenFiles: 1024}}},
 		{"approved without a manifest", skSpec{manifest: "-", lock: skLockNoManifest},
 			skExpect{state: "no-manifest", profile: "untrusted", mounts: untrusted, allow: []string{}}},
 		{"approved, the manifest is gone", skSpec{manifest: "-"},

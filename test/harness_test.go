@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 		skillrunBin = os.Getenv("SKILLRUN_BIN")
 		if skillrunBin == "" {
 			skillrunBin = filepath.Join(tmp, "skillrun")
-			if err := goBuild(skillrunBin, "./cmd/skillrun", "1", "seccomp netgo osusergo"); err != nil {
+			if err := goBuild(skillrunBin, "./cmd/skillrun", "1", "seccomp netgo osusergo landlocktsync"); err != nil {
 				fmt.Fprintln(os.Stderr, "building skillrun:", err)
 				return 1
 			}
