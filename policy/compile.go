@@ -499,6 +499,9 @@ func (m *merge) finish() error {
 	sort.Strings(plan.Network.Allow)
 	plan.Network.Deny = m.sub.hostDeny
 	sort.Strings(plan.Network.Deny)
+	if len(plan.Network.Allow) > 0 {
+		plan.Network.Proxy = ProxyAddr
+	}
 	m.buildEnv()
 	m.buildLimits()
 	plan.Confine = confineFor(plan)

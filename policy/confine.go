@@ -18,8 +18,11 @@ const MinLandlockABI = 1
 // accident (a /proc/1/root walk, a leaked descriptor's view) is still denied.
 func confineFor(p *Plan) Confine {
 	c := Confine{Seccomp: SeccompDefault, Landlock: Landlock{MinABI: MinLandlockABI}}
-	if len(p.Network.Allow) > 0 {
+	if p.Network.Proxy != "" {
+		// TCP sockets, and connections only to the proxy: nothing else is reachable anyway in
+		// the sandbox's own network namespace, and this keeps it so on the loopback too.
 		c.Seccomp = SeccompInet
+		c.Landlock.ConnectTCP = []int{ProxyPort}
 	}
 	c.Landlock.Paths = append(c.Landlock.Paths, sandboxPaths...)
 	for _, m := range p.Mounts {

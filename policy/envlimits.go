@@ -10,6 +10,9 @@ import (
 // baseEnv are always set by skillrun, never taken from the caller.
 var baseEnv = []string{"HOME", "USER", "LOGNAME", "TMPDIR", "PATH"}
 
+// proxyEnv are the variables that point tools at the egress proxy (and their lowercase forms).
+var proxyEnv = []string{"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"}
+
 // buildEnv builds the command's environment from scratch: skillrun's own variables, the caller's
 // variables a pass rule names (never the floor's), granted secrets, and set values.
 func (m *merge) buildEnv() {
@@ -79,6 +82,16 @@ func (m *merge) buildEnv() {
 		}
 		out[k] = v
 		m.why = append(m.why, Decision{Kind: "env", Subject: k, Decision: "set", Origin: s.origin})
+	}
+	if proxy := m.plan.Network.Proxy; proxy != "" {
+		// The egress proxy, whatever the caller or a manifest set: a proxy variable of their
+		// choosing is how API traffic gets redirected.
+		for _, k := range proxyEnv {
+			out[k], out[strings.ToLower(k)] = "http://"+proxy, "http://"+proxy
+		}
+		// Inside the sandbox's network namespace, loopback is the sandbox's own.
+		out["NO_PROXY"], out["no_proxy"] = "localhost,127.0.0.1,::1", "localhost,127.0.0.1,::1"
+		m.why = append(m.why, Decision{Kind: "env", Subject: "HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY", Decision: "set", Origin: "egress proxy"})
 	}
 	env := make([]string, 0, len(out))
 	for k, v := range out {

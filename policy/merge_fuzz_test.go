@@ -668,6 +668,13 @@ func fzSkillPlan(t *testing.T, floor *FloorDoc, data []byte) string {
 		if cv, ok := caller[k]; (ok && cv == v) || matchAny(baseEnv, k) {
 			continue
 		}
+		if p.Network.Proxy != "" && matchAny(append(proxyEnv, "NO_PROXY"), strings.ToUpper(k)) {
+			// skillrun's own egress proxy, never a value of the caller's or a manifest's.
+			if want := "http://" + p.Network.Proxy; v != want && !strings.EqualFold(k, "NO_PROXY") {
+				t.Fatalf("%s=%s, want the egress proxy %s%s", k, v, want, docs())
+			}
+			continue
+		}
 		rq, ok := reqSet[k]
 		if !ok || allowSet[k].value != rq.value {
 			t.Fatalf("%s=%s set but not asked and approved with that value (asked %+v, approved %+v)%s", k, v, rq, allowSet[k], docs())

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -158,7 +159,17 @@ const (
 type Network struct {
 	Allow []string `json:"allow"`
 	Deny  []string `json:"deny,omitempty"`
+	// Proxy is where the command reaches the egress proxy, inside the sandbox's own network
+	// namespace (ProxyAddr); empty when Allow is, and then there is no proxy at all.
+	Proxy string `json:"proxy,omitempty"`
 }
+
+// ProxyPort is the egress proxy's port on the loopback of the sandbox's own network namespace:
+// every sandbox has its own, so one fixed port never collides, and a plan can name it.
+const ProxyPort = 3128
+
+// ProxyAddr is the egress proxy's address inside the sandbox.
+var ProxyAddr = "127.0.0.1:" + strconv.Itoa(ProxyPort)
 
 // Decision explains one line of a plan: which document line granted, denied or narrowed a path,
 // host, variable or limit. It is how a developer debugs a denial.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -30,6 +31,9 @@ type Options struct {
 	StateRoot string
 	// Executable is the skillrun binary the stage runs from; defaults to this process's binary.
 	Executable string
+	// Egress serves the proxy when the plan has one; a plan with a proxy and no Egress is
+	// refused rather than run without its network.
+	Egress Egress
 }
 
 // Result is how a run ended.
@@ -107,7 +111,7 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	spec, _ := json.Marshal(stageSpec{
 		Argv: plan.Command.Argv, Shell: plan.Command.Shell, Cwd: plan.Cwd,
 		Nested: rootless, MapUID: plan.User.UID, MapGID: plan.User.GID,
-		Confine: plan.Confine,
+		Proxy: plan.Network.Proxy, Confine: plan.Confine,
 	})
 	proc := &libcontainer.Process{
 		Args:            []string{StagePath, StageArg, string(spec)},
@@ -129,6 +133,21 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	} else {
 		proc.UID, proc.GID = plan.User.UID, plan.User.GID
 	}
+	var proxyHost *os.File
+	if plan.Network.Proxy != "" {
+		if opt.Egress == nil {
+			return nil, fmt.Errorf("%w: the plan allows hosts but no egress proxy was given", ErrSetup)
+		}
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
+		}
+		proxyHost = os.NewFile(uintptr(pair[0]), "egress")
+		proxyStage := os.NewFile(uintptr(pair[1]), "egress-stage")
+		defer proxyHost.Close()
+		defer proxyStage.Close()
+		proc.ExtraFiles = append(proc.ExtraFiles, proxyStage) // fd 4 in the stage
+	}
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
@@ -136,6 +155,19 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	start := time.Now()
 	err = ctr.Run(proc)
 	lifeR.Close()
+	for _, f := range proc.ExtraFiles[1:] {
+		f.Close() // the stage holds its own copy; ours would keep the pair open after it ends
+	}
+	if err == nil && proxyHost != nil {
+		var l net.Listener
+		if l, err = receiveListener(proxyHost, 10*time.Second); err != nil {
+			_ = proc.Signal(unix.SIGKILL)
+			_, _ = proc.Wait()
+			return nil, err
+		}
+		stop := opt.Egress(l)
+		defer stop()
+	}
 	if err != nil {
 		if ierr := st.integrityFailure(); ierr != nil {
 			return nil, ierr // the hook refused a verified folder that changed

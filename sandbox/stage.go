@@ -28,6 +28,9 @@ type stageSpec struct {
 	Nested bool `json:"nested,omitempty"`
 	MapUID int  `json:"uid"`
 	MapGID int  `json:"gid"`
+	// Proxy, when set, is the address the stage listens on for the egress proxy, handing the
+	// socket to the host before the command starts.
+	Proxy string `json:"proxy,omitempty"`
 	// Confine is applied by the exec step, in the command's own process, just before execve.
 	Confine policy.Confine `json:"confine"`
 }
@@ -84,6 +87,12 @@ func StageMain(args []string) {
 
 	if err := os.Chdir(spec.Cwd); err != nil {
 		stageFail(exitSetup, "cannot enter the working directory %s in the sandbox: %v", spec.Cwd, errors.Unwrap(err))
+	}
+	if spec.Proxy != "" {
+		if err := handOverListener(spec.Proxy, proxyFD); err != nil {
+			stageFail(exitSetup, "stage: the egress proxy's socket: %v", err)
+		}
+		unix.Close(proxyFD)
 	}
 	// The command starts as the exec step (this binary again), which confines itself and then
 	// executes the command: Landlock and seccomp must apply to the command, not to the stage,

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,7 +31,7 @@ func runAction(c *cli.Context) error {
 		return err
 	}
 	warn(errw, plan)
-	res, err := sandbox.Run(plan, sandbox.Options{Stdin: in, Stdout: out, Stderr: errw})
+	res, err := sandbox.Run(plan, sandbox.Options{Stdin: in, Stdout: out, Stderr: errw, Egress: egress(plan)})
 	if errors.Is(err, sandbox.ErrIntegrity) && req.Skill != nil && req.Skill.Lock != nil {
 		// The folder changed between the check and the copy the sandbox verified.
 		d := dirs{home: req.Home, config: req.ConfigDir, state: req.StateDir}
@@ -89,6 +90,26 @@ func policyName(req policy.Request) string {
 		return req.PolicyFile
 	}
 	return "your policy"
+}
+
+// egress serves the plan's network allowlist. This version has no proxy yet: every connection
+// to the proxy's port is closed at once, so a command learns at once that the host is
+// unreachable instead of waiting for a timeout.
+func egress(plan *policy.Plan) sandbox.Egress {
+	return func(l net.Listener) func() {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+		return func() { l.Close(); <-done }
+	}
 }
 
 // warn says, on every run, what the developer should know about this plan: floor lines lifted by
