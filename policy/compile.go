@@ -262,6 +262,9 @@ func (m *merge) agent() error {
 	if name == "" && pol != nil {
 		name = pol.DefaultProfile
 	}
+	if name == "" && fromClaudeCode(r.Environ) {
+		name = ClaudeCodeProfile // recognised without configuration: the prefix allows no flags
+	}
 	if name == "" {
 		name = DefaultProfile
 	}
@@ -269,6 +272,16 @@ func (m *merge) agent() error {
 	rs := &rules{set: map[string]setRule{}}
 	if err := m.addProfiles(rs, []string{name}, true); err != nil {
 		return err
+	}
+	if f := ClaudeCwdFile(r); f != "" && name == ClaudeCodeProfile {
+		// The one file of the host's /tmp the command may write: the sandbox's /tmp is private.
+		rs.paths = append(rs.paths, pathRule{path: f, read: true, write: true, builtin: true,
+			origin: "profile claude-code (the cwd file of Claude Code's command wrapper)"})
+	}
+	if d := envValue(r.Environ, "CLAUDE_CONFIG_DIR"); name == ClaudeCodeProfile && path.IsAbs(d) {
+		// Claude Code keeps its shell snapshots under its config folder when it is moved.
+		rs.paths = append(rs.paths, pathRule{path: path.Join(path.Clean(d), "shell-snapshots"), read: true, builtin: true,
+			origin: "profile claude-code (CLAUDE_CONFIG_DIR's shell snapshots)"})
 	}
 	if pol != nil {
 		if err := m.refuseFloorGrant(&pol.Agent, policyRef(pol, "agent")); err != nil {

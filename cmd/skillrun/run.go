@@ -30,6 +30,9 @@ func runAction(c *cli.Context) error {
 	if err := makeSkillCache(req, plan); err != nil {
 		return err
 	}
+	if err := prepareClientFiles(&req, plan); err != nil {
+		return err
+	}
 	warn(errw, plan)
 	res, err := sandbox.Run(plan, sandbox.Options{Stdin: in, Stdout: out, Stderr: errw, Egress: egress(plan)})
 	if errors.Is(err, sandbox.ErrIntegrity) && req.Skill != nil && req.Skill.Lock != nil {
