@@ -43,7 +43,18 @@ type Request struct {
 	// never writable from any sandbox.
 	SkillRoots []string
 	SkillDirs  []string
+	// Binaries are skillrun's own binary and the names it was started by: replacing one in a
+	// writable folder would run the replacement, unconfined, next time.
+	Binaries []string
+	// GitLinks are the workspace's .git when it is a symlink or a "gitdir:" file, and GitDirs
+	// the real git folders behind them (and their common folder): their configs and hooks are
+	// what host git runs.
+	GitLinks []string
+	GitDirs  []string
 }
+
+// gitControl are the parts of a git folder that make host git run something: see floor.yaml.
+var gitControl = []string{"hooks", "config", "commondir", "config.worktree", "modules", "worktrees"}
 
 // systemDirs may never be a workspace: a workspace is writable, and these hold the system.
 var systemDirs = []string{"/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32",
@@ -504,7 +515,7 @@ func (m *merge) finish() error {
 	for _, mt := range plan.Mounts {
 		m.why = append(m.why, Decision{Kind: "path", Subject: mt.Path, Decision: mountDecision(mt), Origin: mt.Origin})
 	}
-	m.applyFloor(neverRead, neverWrite)
+	m.applyFloor(neverRead, append(append(pathsOf(m.floor.NeverWrite, m.vars), plantable(neverRead, m.r.Workspace)...), m.r.extraNeverWrite()...))
 	for _, h := range rs.hosts {
 		plan.Network.Allow = appendUnique(plan.Network.Allow, h.pattern.String())
 		m.why = append(m.why, Decision{Kind: "host", Subject: h.pattern.String(), Decision: "granted", Origin: h.origin})
@@ -543,6 +554,12 @@ func (r *Request) extraNeverWrite() []string {
 	if r.PolicyFile != "" {
 		out = append(out, r.PolicyFile)
 	}
+	out = append(append(out, r.Binaries...), r.GitLinks...)
+	for _, g := range r.GitDirs {
+		for _, c := range gitControl {
+			out = append(out, path.Join(g, c))
+		}
+	}
 	return out
 }
 
@@ -579,6 +596,19 @@ func (m *merge) addSkillMount() error {
 // applyFloor masks never-readable paths and protects never-writable ones wherever a bind mount
 // would show them from the host. Paths on a tmpfs come from nowhere and need nothing. A path may be
 // both: masked when it exists, and held by a placeholder so it cannot be created when it does not.
+// plantable are the never-readable paths a command must not create either: credentials and
+// configs outside the workspace. A project's own secrets (.env files) are masked where they exist;
+// holding every missing one with a placeholder would litter each workspace with folders.
+func plantable(neverRead []string, workspace string) []string {
+	var out []string
+	for _, f := range neverRead {
+		if !within(f, workspace) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 func (m *merge) applyFloor(neverRead, neverWrite []string) {
 	p := m.plan
 	rs := m.effective.paths

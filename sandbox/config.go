@@ -96,6 +96,9 @@ func buildConfig(plan *policy.Plan, st *state, exe string, rootless bool) (*conf
 			snaps = append(snaps, snap)
 			continue
 		}
+		if err := noLinkBelowUserRoot(plan, m); err != nil {
+			return nil, err
+		}
 		mounts, err := planMount(m, st, tmpfsOwner)
 		if err != nil {
 			return nil, err
@@ -134,6 +137,43 @@ func allowedDeviceRules() []*devconfig.Rule {
 		rules = append(rules, &d.Rule)
 	}
 	return rules
+}
+
+// noLinkBelowUserRoot refuses a bind whose path passes through a symlink inside the home or the
+// workspace: those trees are writable by sandboxes, and a bind follows links, so a link planted by
+// one run (`ln -s ~/.ssh build`) would hand the next run whatever it points at, outside the floor's
+// masks, which match paths. Links above those roots (a /home on another disk) are the system's.
+func noLinkBelowUserRoot(plan *policy.Plan, m policy.Mount) error {
+	if m.Access == policy.Tmpfs || m.Source != "" {
+		return nil // a tmpfs binds nothing; a Source bind is checked whole
+	}
+	root := ""
+	for _, r := range []string{plan.Workspace, plan.Home} {
+		if r != "" && m.Path != r && strings.HasPrefix(m.Path, r+"/") && len(r) > len(root) {
+			root = r
+		}
+	}
+	if root == "" {
+		return nil
+	}
+	dir, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil // a missing root: the bind itself reports it
+	}
+	defer unix.Close(dir)
+	fd, err := unix.Openat2(dir, strings.TrimPrefix(m.Path, root+"/"), &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_CLOEXEC, // RESOLVE_NO_SYMLINKS refuses a final link too
+		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	switch {
+	case err == nil:
+		unix.Close(fd)
+		return nil
+	case err == unix.ELOOP:
+		return fmt.Errorf("%w: %s (%s) passes through a symlink inside %s; a grant never follows links there: grant the real path", ErrLinkedGrant, m.Path, m.Origin, root)
+	default:
+		return nil // missing (optional) paths are handled by planMount
+	}
 }
 
 // planMount translates one plan mount. A system path that is a symlink (/bin -> usr/bin on

@@ -12,6 +12,9 @@ var (
 	ErrUnsupported = errors.New("required protection unavailable")
 	// ErrLandlock marks a kernel whose Landlock cannot enforce the plan (it wraps ErrUnsupported).
 	ErrLandlock = fmt.Errorf("%w: landlock", ErrUnsupported)
+	// ErrLinkedGrant marks a granted path that passes through a symlink in a tree sandboxes can
+	// write: it is refused rather than followed.
+	ErrLinkedGrant = errors.New("granted path is a symlink")
 	// ErrSetup marks a failure to build or start the sandbox.
 	ErrSetup = errors.New("sandbox setup failed")
 	// ErrState marks an unusable state directory.

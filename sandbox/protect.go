@@ -97,13 +97,40 @@ func missingPlaceholders(protect []string) []string {
 	return out
 }
 
+// commondirSelf is what the placeholder of a missing .git/commondir holds: "the common folder is
+// this one", which git treats exactly like no commondir at all. A directory there would break
+// git; a commondir the command could create would point git on the host at a config and hooks
+// of the command's choosing.
+const commondirSelf = ".\n"
+
+func isCommondir(p string) bool {
+	return filepath.Base(p) == "commondir" && filepath.Base(filepath.Dir(p)) == ".git"
+}
+
+func createCommondir(p string) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(commondirSelf)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // create makes the placeholder directories, parents before children, and records each one it
 // made (one that appeared meanwhile is not ours and is not recorded).
 func (ph *placeholders) create(dirs []string) error {
 	var mu sync.Mutex
 	var firstErr error
 	byLevel(dirs, false, func(d string) {
-		err := os.Mkdir(d, 0o755)
+		var err error
+		if isCommondir(d) {
+			err = createCommondir(d)
+		} else {
+			err = os.Mkdir(d, 0o755)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
@@ -173,6 +200,12 @@ func (ph *placeholders) release() {
 	}
 	f.Close()
 	byLevel(paths, true, func(p string) {
+		if isCommondir(p) {
+			if b, err := os.ReadFile(p); err == nil && string(b) == commondirSelf {
+				os.Remove(p)
+			}
+			return
+		}
 		unix.Rmdir(p) // placeholders are directories; fails, as it should, when not empty
 	})
 	os.Remove(ph.list)

@@ -57,6 +57,8 @@ func buildRequest(c *cli.Context, hashNow bool) (policy.Request, error) {
 	if r.Policy, r.PolicyFile, err = loadPolicy(c.String("policy"), d, r.Workspace); err != nil {
 		return r, err
 	}
+	r.Binaries = ownBinaries()
+	r.GitLinks, r.GitDirs = gitIndirection(r.Workspace)
 	roots := policy.SkillRoots(r.Home, r.Workspace, r.Policy)
 	found := policy.Discover(hostFS{}, roots)
 	r.SkillRoots = policy.RootDirs(roots)
