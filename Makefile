@@ -26,6 +26,7 @@ deps: ## install the C library skillrun links statically (Debian's libseccomp-de
 
 build: deps ## build the static binary bin/skillrun
 	$(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/skillrun
+	ln -sfn skillrun $(dir $(BIN))skillrun-sh
 
 demo: build ## run the bundled example: work in a workspace, attacks stopped
 	$(GO) run ./examples/demo $(abspath $(BIN))
@@ -55,7 +56,7 @@ bench: build test-user ## skill digest, scan and policy times; per-command overh
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } \
 			|| echo "skillrun: could not install bubblewrap: measuring without it"; }
-	SKILLRUN_BIN=$(abspath $(BIN)) SKILLRUN_TEST_USER=$(TEST_USER) $(GO) test -tags '$(TAGS)' -run '^$$' -bench '^BenchmarkCommandOverhead$$' -benchtime 1x -count 1 -timeout 60m -v ./test/...
+	SKILLRUN_BIN=$(abspath $(BIN)) SKILLRUN_TEST_USER=$(TEST_USER) $(GO) test -tags '$(TAGS)' -run '^$$' -bench '^(BenchmarkCommandOverhead|BenchmarkWorkload)$$' -benchtime 1x -count 1 -timeout 60m -v ./test/...
 
 clean:
 	rm -rf bin

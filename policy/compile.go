@@ -51,10 +51,13 @@ type Request struct {
 	// what host git runs.
 	GitLinks []string
 	GitDirs  []string
+	// NoGit says the workspace has no .git at all: .git itself is then held (by an empty file,
+	// which no tool takes for a repository), so no repository with hooks can be made there.
+	NoGit bool
 }
 
 // gitControl are the parts of a git folder that make host git run something: see floor.yaml.
-var gitControl = []string{"hooks", "config", "commondir", "config.worktree", "modules", "worktrees"}
+var gitControl = []string{"hooks", "config", "commondir", "config.worktree", "modules"}
 
 // systemDirs may never be a workspace: a workspace is writable, and these hold the system.
 var systemDirs = []string{"/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32",
@@ -288,6 +291,14 @@ func (m *merge) agent() error {
 		// The one file of the host's /tmp the command may write: the sandbox's /tmp is private.
 		rs.paths = append(rs.paths, pathRule{path: f, read: true, write: true, builtin: true,
 			origin: "profile claude-code (the cwd file of Claude Code's command wrapper)"})
+	}
+	if writesWorkspace(rs, r.Workspace) {
+		// A workspace whose .git names a folder elsewhere (a linked worktree, a separate git
+		// folder): git in it needs that folder; its control files stay protected (gitControl).
+		for _, g := range r.GitDirs {
+			rs.paths = append(rs.paths, pathRule{path: g, read: true, write: true, builtin: true,
+				origin: "git folder of the workspace (its .git names it)"})
+		}
 	}
 	if d := envValue(r.Environ, "CLAUDE_CONFIG_DIR"); name == ClaudeCodeProfile && path.IsAbs(d) {
 		// Claude Code keeps its shell snapshots under its config folder when it is moved.
@@ -555,6 +566,9 @@ func (r *Request) extraNeverWrite() []string {
 		out = append(out, r.PolicyFile)
 	}
 	out = append(append(out, r.Binaries...), r.GitLinks...)
+	if r.NoGit {
+		out = append(out, path.Join(r.Workspace, ".git"))
+	}
 	for _, g := range r.GitDirs {
 		for _, c := range gitControl {
 			out = append(out, path.Join(g, c))
@@ -596,6 +610,16 @@ func (m *merge) addSkillMount() error {
 // applyFloor masks never-readable paths and protects never-writable ones wherever a bind mount
 // would show them from the host. Paths on a tmpfs come from nowhere and need nothing. A path may be
 // both: masked when it exists, and held by a placeholder so it cannot be created when it does not.
+// writesWorkspace says the rules make the workspace itself writable.
+func writesWorkspace(rs *rules, ws string) bool {
+	for _, r := range rs.paths {
+		if r.write && r.path == ws {
+			return true
+		}
+	}
+	return false
+}
+
 // plantable are the never-readable paths a command must not create either: credentials and
 // configs outside the workspace. A project's own secrets (.env files) are masked where they exist;
 // holding every missing one with a placeholder would litter each workspace with folders.

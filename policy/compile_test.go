@@ -320,7 +320,7 @@ func TestCompileFloorInTheWorkspace(t *testing.T) {
 	p := mustCompile(t, fixture())
 	want := []string{".git/hooks", ".git/config", ".claude", ".codex", ".gemini", ".cursor", ".vscode", ".mcp.json",
 		".envrc", "CLAUDE.md", "AGENTS.md", "GEMINI.md", ".agents/skills",
-		".git/commondir", ".git/config.worktree", ".git/modules", ".git/worktrees"}
+		".git/commondir", ".git/config.worktree", ".git/modules"}
 	for _, w := range want {
 		if !inList(p.Protect, "/home/u/proj/"+w) {
 			t.Errorf("/home/u/proj/%s is not protected: %v", w, p.Protect)

@@ -7,6 +7,8 @@ var sandboxPaths = []LandlockPath{
 	{Path: "/", Rights: []string{RightList}},
 	{Path: "/dev", Rights: []string{RightRead, RightWrite, RightIoctl}},
 	{Path: "/proc", Rights: []string{RightRead}},
+	// POSIX message queues (mq_open) live on the IPC namespace's own mqueue file system.
+	{Path: "/dev/mqueue", Rights: []string{RightRead, RightWrite}, Optional: true},
 }
 
 // MinLandlockABI is the least a plan needs: ABI 1 restricts reading, writing and executing by

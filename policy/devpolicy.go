@@ -16,6 +16,13 @@ const (
 	UnapprovedRefuse    = "refuse"
 )
 
+// Degraded says what a run does where user namespaces are unavailable to an unprivileged user:
+// refuse (the default) or run with Landlock, seccomp and rlimits alone, saying so on every run.
+const (
+	DegradedRefuse = "refuse"
+	DegradedAllow  = "allow"
+)
+
 // DevPolicy is the developer's policy (design section 3): what agent commands and each skill are
 // granted beyond, or denied within, their profiles and manifests.
 type DevPolicy struct {
@@ -23,6 +30,8 @@ type DevPolicy struct {
 	DefaultProfile string   `yaml:"default_profile"`
 	Unapproved     string   `yaml:"unapproved"`
 	SkillRoots     []string `yaml:"skill_roots"`
+	// Degraded is DegradedRefuse (also when empty) or DegradedAllow.
+	Degraded string `yaml:"degraded"`
 	// Deny applies to every command, agent or skill; it wins over every grant.
 	Deny Capabilities `yaml:"deny"`
 	// Agent grants agent commands (those attributed to no skill) more than their profile.
@@ -34,8 +43,24 @@ type DevPolicy struct {
 	// every skill without a valid signature by one of them.
 	Signers          []Signer `yaml:"signers"`
 	RequireSignature bool     `yaml:"require_signature"`
-	src              *source
+	// Audit configures the audit log every run and refusal is recorded in.
+	Audit AuditPolicy `yaml:"audit"`
+	src   *source
 }
+
+// AuditPolicy configures the audit log ($XDG_STATE_HOME/skillrun/audit.jsonl).
+type AuditPolicy struct {
+	// Syslog also sends each record to the local syslog socket (/dev/log, read by journald).
+	Syslog bool `yaml:"syslog"`
+	// MaxSize is the size at which the log is rotated to audit.jsonl.1 (default DefaultAuditMaxSize).
+	MaxSize Size `yaml:"max_size"`
+}
+
+// Bounds of audit.max_size: below the minimum a few long records would rotate the log.
+const (
+	DefaultAuditMaxSize Size = 16 << 20
+	MinAuditMaxSize     Size = 64 << 10
+)
 
 // Signer pins a publisher's public key: an OpenSSH public key line or a minisign public key.
 // Skills, when set, limits the key to skills whose names match one of the patterns ('*' globs).
@@ -77,6 +102,11 @@ func ParsePolicy(file string, data []byte) (*DevPolicy, error) {
 	default:
 		return nil, fmt.Errorf("%w: %s: unapproved must be %s or %s, got %q", ErrInvalid, p.src.at("unapproved"), UnapprovedUntrusted, UnapprovedRefuse, p.Unapproved)
 	}
+	switch p.Degraded {
+	case "", DegradedRefuse, DegradedAllow:
+	default:
+		return nil, fmt.Errorf("%w: %s: degraded must be %s or %s, got %q", ErrInvalid, p.src.at("degraded"), DegradedRefuse, DegradedAllow, p.Degraded)
+	}
 	for i, r := range p.SkillRoots {
 		if err := checkPathPattern(r); err != nil {
 			return nil, fmt.Errorf("%w: %s: skill_roots: %v", ErrInvalid, p.src.at("skill_roots", i), err)
@@ -111,6 +141,9 @@ func ParsePolicy(file string, data []byte) (*DevPolicy, error) {
 				return nil, fmt.Errorf("%w: %s: %q is not a skill name pattern", ErrInvalid, p.src.at("signers", i, "skills", j), pat)
 			}
 		}
+	}
+	if p.Audit.MaxSize != 0 && p.Audit.MaxSize < MinAuditMaxSize {
+		return nil, fmt.Errorf("%w: %s: audit.max_size must be at least %s, got %s", ErrInvalid, p.src.at("audit", "max_size"), MinAuditMaxSize, p.Audit.MaxSize)
 	}
 	names := make([]string, 0, len(p.Skills))
 	for n := range p.Skills {
@@ -186,6 +219,12 @@ func (p *DevPolicy) RequiresSignature(name string) bool {
 		return *sp.RequireSignature
 	}
 	return p.RequireSignature
+}
+
+// AllowsDegraded reports whether the policy lets a run go ahead without namespaces (Landlock,
+// seccomp and rlimits alone) where user namespaces are unavailable.
+func (p *DevPolicy) AllowsDegraded() bool {
+	return p != nil && p.Degraded == DegradedAllow
 }
 
 // unapproved returns what an unapproved skill gets.

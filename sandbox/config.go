@@ -34,7 +34,7 @@ const bindFlags = unix.MS_BIND | unix.MS_REC | unix.MS_NOSUID | unix.MS_NODEV
 
 // buildConfig translates the plan into libcontainer's configuration. exe is the host path of the
 // skillrun binary that runs as the stage.
-func buildConfig(plan *policy.Plan, st *state, exe string, rootless bool) (*configs.Config, error) {
+func buildConfig(plan *policy.Plan, st *state, exe string, rootless bool) (*configs.Config, []pin, error) {
 	tmpfsOwner := "uid=0,gid=0"
 	if !rootless {
 		tmpfsOwner = fmt.Sprintf("uid=%d,gid=%d", plan.User.UID, plan.User.GID)
@@ -65,7 +65,7 @@ func buildConfig(plan *policy.Plan, st *state, exe string, rootless bool) (*conf
 		RootlessCgroups: rootless,
 	}
 	if err := applyLimits(cfg, plan.Limits, rootless); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if rootless {
 		cfg.Namespaces = append(cfg.Namespaces, configs.Namespace{Type: configs.NEWUSER})
@@ -83,25 +83,33 @@ func buildConfig(plan *policy.Plan, st *state, exe string, rootless bool) (*conf
 		{Source: "tmpfs", Destination: "/dev", Device: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_STRICTATIME, Data: "mode=755,size=65536k"},
 		{Source: "devpts", Destination: "/dev/pts", Device: "devpts", Flags: unix.MS_NOSUID | unix.MS_NOEXEC, Data: ptsData},
 		{Source: "shm", Destination: "/dev/shm", Device: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, Data: "mode=1777,size=65536k"},
+		// The IPC namespace's POSIX message queues: mounted so the Landlock ruleset can name the
+		// file system mq_open uses (a rule on its root covers the namespace's internal mount).
+		{Source: "mqueue", Destination: "/dev/mqueue", Device: "mqueue", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC},
 	}
 	var snaps []snapshotSpec
+	var pins []pin
 	var late []*configs.Mount
 	for _, m := range plan.Mounts {
 		if m.Digest != "" {
 			placeholder, snap, err := snapshotMount(m)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			cfg.Mounts = append(cfg.Mounts, placeholder)
 			snaps = append(snaps, snap)
 			continue
 		}
-		if err := noLinkBelowUserRoot(plan, m); err != nil {
-			return nil, err
+		p, err := noLinkBelowUserRoot(plan, m)
+		if err != nil {
+			return nil, nil, err
+		}
+		if p != nil {
+			pins = append(pins, *p)
 		}
 		mounts, err := planMount(m, st, tmpfsOwner)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if insideProtected(plan, m.Path) {
 			// A grant inside a protected folder (an unapproved skill in .agents/skills) goes on
@@ -118,7 +126,7 @@ func buildConfig(plan *policy.Plan, st *state, exe string, rootless bool) (*conf
 	if len(covers) > 0 || len(snaps) > 0 {
 		hook, err := coverHook(st, exe, covers, snaps)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		cfg.Hooks = configs.Hooks{configs.CreateContainer: configs.HookList{hook}}
 	}
@@ -128,7 +136,7 @@ func buildConfig(plan *policy.Plan, st *state, exe string, rootless bool) (*conf
 		RecAttr: &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY},
 	})
 	cfg.MaskPaths = append(cfg.MaskPaths, expandMasks(plan.Mask)...)
-	return cfg, nil
+	return cfg, pins, nil
 }
 
 func allowedDeviceRules() []*devconfig.Rule {
@@ -143,9 +151,12 @@ func allowedDeviceRules() []*devconfig.Rule {
 // workspace: those trees are writable by sandboxes, and a bind follows links, so a link planted by
 // one run (`ln -s ~/.ssh build`) would hand the next run whatever it points at, outside the floor's
 // masks, which match paths. Links above those roots (a /home on another disk) are the system's.
-func noLinkBelowUserRoot(plan *policy.Plan, m policy.Mount) error {
+//
+// It returns the identity of what it checked: the stage compares it with what the bind shows, so a
+// link swapped in between the check and the bind stops the run instead of being followed.
+func noLinkBelowUserRoot(plan *policy.Plan, m policy.Mount) (*pin, error) {
 	if m.Access == policy.Tmpfs || m.Source != "" {
-		return nil // a tmpfs binds nothing; a Source bind is checked whole
+		return nil, nil // a tmpfs binds nothing; a Source bind is checked whole
 	}
 	root := ""
 	for _, r := range []string{plan.Workspace, plan.Home} {
@@ -154,11 +165,11 @@ func noLinkBelowUserRoot(plan *policy.Plan, m policy.Mount) error {
 		}
 	}
 	if root == "" {
-		return nil
+		return nil, nil
 	}
 	dir, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil // a missing root: the bind itself reports it
+		return nil, nil // a missing root: the bind itself reports it
 	}
 	defer unix.Close(dir)
 	fd, err := unix.Openat2(dir, strings.TrimPrefix(m.Path, root+"/"), &unix.OpenHow{
@@ -167,13 +178,44 @@ func noLinkBelowUserRoot(plan *policy.Plan, m policy.Mount) error {
 	})
 	switch {
 	case err == nil:
-		unix.Close(fd)
-		return nil
+		defer unix.Close(fd)
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrSetup, m.Path, err)
+		}
+		return &pin{Path: m.Path, Dev: st.Dev, Ino: st.Ino}, nil
 	case err == unix.ELOOP:
-		return fmt.Errorf("%w: %s (%s) passes through a symlink inside %s; a grant never follows links there: grant the real path", ErrLinkedGrant, m.Path, m.Origin, root)
+		return nil, fmt.Errorf("%w: %s (%s) passes through a symlink inside %s; a grant never follows links there: grant the real path", ErrLinkedGrant, m.Path, m.Origin, root)
 	default:
-		return nil // missing (optional) paths are handled by planMount
+		return nil, nil // missing (optional) paths are handled by planMount
 	}
+}
+
+// pin is the identity a bind's source had when it was checked.
+type pin struct {
+	Path string `json:"path"`
+	Dev  uint64 `json:"dev"`
+	Ino  uint64 `json:"ino"`
+}
+
+// checkPins, in the stage, refuses to start the command unless each pinned path is, itself and
+// not through a link, the root of a mount showing the file the host checked. A link swapped in
+// between the check and the mount would have redirected the bind's source, or its destination
+// (the mount then lands where the link points and the path is no mount at all).
+func checkPins(pins []pin) error {
+	for _, p := range pins {
+		var stx unix.Statx_t
+		err := unix.Statx(unix.AT_FDCWD, p.Path, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_TYPE|unix.STATX_INO, &stx)
+		if err != nil {
+			return fmt.Errorf("%s: %v", p.Path, err)
+		}
+		dev := unix.Mkdev(stx.Dev_major, stx.Dev_minor)
+		root := stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 && stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0
+		if !root || dev != p.Dev || stx.Ino != p.Ino {
+			return fmt.Errorf("%s changed while the sandbox was built (it is not what was checked: a link swapped in?)", p.Path)
+		}
+	}
+	return nil
 }
 
 // planMount translates one plan mount. A system path that is a symlink (/bin -> usr/bin on

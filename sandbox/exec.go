@@ -29,16 +29,28 @@ func ExecMain(args []string) {
 		stageFail(exitSetup, "exec: want one argument, got %d", len(args))
 	}
 	var spec stageSpec
-	if err := json.Unmarshal([]byte(args[0]), &spec); err != nil {
+	if err := json.Unmarshal(specArg(args[0]), &spec); err != nil { // degraded.go: "@FILE" too
 		stageFail(exitSetup, "exec: bad spec: %v", err)
 	}
+	if spec.Degraded != nil {
+		spec.Degraded.prepare() // degraded.go: descriptors, no_new_privs and rlimits
+	}
 	argv, path := resolveCommand(spec)
-	if err := confine(spec.Confine); err != nil {
+	if err := confine(spec.Confine, spec.Degraded != nil); err != nil {
 		fmt.Fprintf(os.Stderr, "skillrun: error: %v\n", err)
 		if errors.Is(err, landlock.ErrUnsupported) {
 			fmt.Fprintf(os.Stderr, "skillrun: hint: see what this kernel enforces with: skillrun doctor\n")
 		}
 		os.Exit(exitSetup)
+	}
+	// Last: building the filter allocates, and a small limit would stop that, not the command.
+	if spec.Degraded != nil {
+		spec.DataLimit = spec.Degraded.dataLimit()
+	}
+	if spec.DataLimit > 0 {
+		if err := unix.Setrlimit(unix.RLIMIT_DATA, &unix.Rlimit{Cur: spec.DataLimit, Max: spec.DataLimit}); err != nil {
+			stageFail(exitSetup, "exec: memory limit: %v", err)
+		}
 	}
 	err := unix.Exec(path, argv, os.Environ())
 	execFail(argv[0], err)
@@ -46,12 +58,18 @@ func ExecMain(args []string) {
 
 // confine applies the Landlock ruleset, then the seccomp filter (which would otherwise have to
 // allow Landlock's syscalls to the command). Every descriptor above stderr is already
-// close-on-exec: Landlock does not restrict descriptors opened before it.
-func confine(c policy.Confine) error {
-	if _, err := landlock.Apply(c.Landlock, []int{0, 1, 2}); err != nil {
+// close-on-exec: Landlock does not restrict descriptors opened before it. host says the command
+// shares the host's namespaces (degraded mode): the ruleset names real host paths, and the filter
+// refuses what those namespaces would expose.
+func confine(c policy.Confine, host bool) error {
+	apply := landlock.Apply
+	if host {
+		apply = landlock.ApplyReal
+	}
+	if _, err := apply(c.Landlock, []int{0, 1, 2}); err != nil {
 		return err
 	}
-	if err := seccomp.Load(seccomp.Options{Network: c.Seccomp == policy.SeccompInet}); err != nil {
+	if err := seccomp.Load(seccomp.Options{Network: c.Seccomp == policy.SeccompInet, HostNamespaces: host}); err != nil {
 		return fmt.Errorf("seccomp: %w", err)
 	}
 	return nil

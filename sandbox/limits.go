@@ -33,13 +33,9 @@ func applyLimits(cfg *configs.Config, l policy.Limits, rootless bool) error {
 		cfg.Rlimits = append(cfg.Rlimits, configs.Rlimit{Type: unix.RLIMIT_CPU, Soft: secs, Hard: secs + 1})
 	}
 	res := cfg.Cgroups.Resources
-	if l.Memory > 0 {
-		if rootless {
-			cfg.Rlimits = append(cfg.Rlimits, configs.Rlimit{Type: unix.RLIMIT_DATA, Soft: uint64(l.Memory), Hard: uint64(l.Memory)})
-		} else {
-			res.Memory = int64(l.Memory)
-		}
-	}
+	if l.Memory > 0 && !rootless {
+		res.Memory = int64(l.Memory)
+	} // rootless: RLIMIT_DATA, set by the exec step (stageSpec.DataLimit)
 	if l.Processes > 0 {
 		if rootless {
 			// The stage and its helper count too.
@@ -56,4 +52,12 @@ func applyLimits(cfg *configs.Config, l policy.Limits, rootless bool) error {
 		}
 	}
 	return nil
+}
+
+// dataLimit is the per-process memory limit of a rootless run, which has no cgroup.
+func dataLimit(l policy.Limits, rootless bool) uint64 {
+	if rootless && l.Memory > 0 {
+		return uint64(l.Memory)
+	}
+	return 0
 }

@@ -107,6 +107,17 @@ func isCommondir(p string) bool {
 	return filepath.Base(p) == "commondir" && filepath.Base(filepath.Dir(p)) == ".git"
 }
 
+// createEmptyFile holds a missing .git: a directory there would look like a repository to go's
+// VCS stamping and to git itself; an empty file is no repository to either, and still cannot be
+// replaced by one while the run lasts.
+func createEmptyFile(p string) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o444)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
 func createCommondir(p string) error {
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
 	if err != nil {
@@ -124,11 +135,18 @@ func createCommondir(p string) error {
 func (ph *placeholders) create(dirs []string) error {
 	var mu sync.Mutex
 	var firstErr error
+	parents := map[string]bool{} // placeholders that others go inside: always directories
+	for _, d := range dirs {
+		parents[filepath.Dir(d)] = true
+	}
 	byLevel(dirs, false, func(d string) {
 		var err error
-		if isCommondir(d) {
+		switch {
+		case isCommondir(d):
 			err = createCommondir(d)
-		} else {
+		case filepath.Base(d) == ".git" && !parents[d]:
+			err = createEmptyFile(d)
+		default:
 			err = os.Mkdir(d, 0o755)
 		}
 		mu.Lock()
@@ -204,6 +222,10 @@ func (ph *placeholders) release() {
 			if b, err := os.ReadFile(p); err == nil && string(b) == commondirSelf {
 				os.Remove(p)
 			}
+			return
+		}
+		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+			os.Remove(p) // an empty file placeholder (.git)
 			return
 		}
 		unix.Rmdir(p) // placeholders are directories; fails, as it should, when not empty

@@ -42,6 +42,8 @@ type Result struct {
 	ExitCode int
 	// TimedOut says the plan's timeout ended the command.
 	TimedOut bool
+	// Degraded says the run had no namespaces: Landlock, seccomp and rlimits only (RunDegraded).
+	Degraded bool
 	Duration time.Duration
 }
 
@@ -90,7 +92,7 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	}
 	defer holds.release()
 
-	cfg, err := buildConfig(plan, st, exe, rootless)
+	cfg, pins, err := buildConfig(plan, st, exe, rootless)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +100,16 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSetup, err)
 	}
-	defer ctr.Destroy()
+	defer func() {
+		var dirs []string
+		if st, err := ctr.State(); err == nil {
+			for _, d := range st.CgroupPaths {
+				dirs = append(dirs, d)
+			}
+		}
+		_ = ctr.Destroy()
+		removeCgroupDirs(dirs) // what Destroy could not remove yet (EBUSY on v1)
+	}()
 
 	// The lifeline: the stage holds the read end and exits when it reads EOF, which happens
 	// the moment this process dies, however it dies. (runc sets the parent-death signal only
@@ -112,6 +123,7 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 		Argv: plan.Command.Argv, Shell: plan.Command.Shell, Cwd: plan.Cwd,
 		Nested: rootless, MapUID: plan.User.UID, MapGID: plan.User.GID,
 		Proxy: plan.Network.Proxy, Confine: plan.Confine,
+		DataLimit: dataLimit(plan.Limits, rootless), Pins: pins,
 	})
 	proc := &libcontainer.Process{
 		Args:            []string{StagePath, StageArg, string(spec)},
@@ -174,7 +186,7 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 		}
 		if rootless {
 			if reason := ProbeUserNamespace(); reason != "" {
-				return nil, fmt.Errorf("%w: user namespaces: %s", ErrUnsupported, reason)
+				return nil, fmt.Errorf("%w: %s", ErrUserNamespace, reason)
 			}
 		}
 		return nil, fmt.Errorf("%w: %v", ErrSetup, err)
@@ -247,7 +259,7 @@ func kernelCanConfine(plan *policy.Plan) error {
 // the user namespace the sandbox needs.
 func userNamespacesUsable() error {
 	if reason := userNamespaceSysctlProblem(); reason != "" {
-		return fmt.Errorf("%w: user namespaces: %s", ErrUnsupported, reason)
+		return fmt.Errorf("%w: %s", ErrUserNamespace, reason)
 	}
 	return nil
 }

@@ -677,7 +677,7 @@ func TestHookOnlyWhenNeeded(t *testing.T) {
 	defer st.release()
 	ws, skill := t.TempDir(), t.TempDir()
 	plain := testPlan(ws, []policy.Mount{{Path: skill, Access: policy.ReadOnly, Origin: "test"}}, "true")
-	cfg, err := buildConfig(plain, st, "/skillrun", os.Geteuid() != 0)
+	cfg, _, err := buildConfig(plain, st, "/skillrun", os.Geteuid() != 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -685,7 +685,7 @@ func TestHookOnlyWhenNeeded(t *testing.T) {
 		t.Errorf("a plan with nothing to cover or copy has hooks: %v", cfg.Hooks)
 	}
 	verified := testPlan(ws, []policy.Mount{{Path: skill, Access: policy.ReadOnly, Origin: "test", Digest: "sha256:00"}}, "true")
-	cfg, err = buildConfig(verified, st, "/skillrun", os.Geteuid() != 0)
+	cfg, _, err = buildConfig(verified, st, "/skillrun", os.Geteuid() != 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -702,7 +702,7 @@ func TestHookOnlyWhenNeeded(t *testing.T) {
 		{Path: skill, Access: policy.Tmpfs, Origin: "test", Digest: "sha256:00"},
 		{Path: skill, Access: policy.ReadOnly, Origin: "test", Digest: "md5:00"},
 	} {
-		if _, err := buildConfig(testPlan(ws, []policy.Mount{bad}, "true"), st, "/skillrun", false); !errors.Is(err, ErrSetup) {
+		if _, _, err := buildConfig(testPlan(ws, []policy.Mount{bad}, "true"), st, "/skillrun", false); !errors.Is(err, ErrSetup) {
 			t.Errorf("%+v: %v, want ErrSetup", bad, err)
 		}
 	}

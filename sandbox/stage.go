@@ -31,8 +31,17 @@ type stageSpec struct {
 	// Proxy, when set, is the address the stage listens on for the egress proxy, handing the
 	// socket to the host before the command starts.
 	Proxy string `json:"proxy,omitempty"`
+	// Pins are the binds whose sources the host checked for links: the stage checks each shows
+	// the same file before anything runs.
+	Pins []pin `json:"pins,omitempty"`
+	// DataLimit, when set, is the RLIMIT_DATA the exec step sets just before the command: as a
+	// container rlimit it would bind runc's own init too, whose Go runtime dies under a small one.
+	DataLimit uint64 `json:"data_limit,omitempty"`
 	// Confine is applied by the exec step, in the command's own process, just before execve.
 	Confine policy.Confine `json:"confine"`
+	// Degraded, when set, is a run without namespaces (degraded.go): the exec step sets up its
+	// own descriptors, no_new_privs and rlimits before it confines itself.
+	Degraded *degradedExec `json:"degraded,omitempty"`
 }
 
 // lifelineFD is the read end of a pipe whose only write end the host-side skillrun holds.
@@ -88,6 +97,9 @@ func StageMain(args []string) {
 	if err := os.Chdir(spec.Cwd); err != nil {
 		stageFail(exitSetup, "cannot enter the working directory %s in the sandbox: %v", spec.Cwd, errors.Unwrap(err))
 	}
+	if err := checkPins(spec.Pins); err != nil {
+		stageFail(exitSetup, "stage: %v", err)
+	}
 	if spec.Proxy != "" {
 		if err := handOverListener(spec.Proxy, proxyFD); err != nil {
 			stageFail(exitSetup, "stage: the egress proxy's socket: %v", err)
@@ -129,7 +141,8 @@ func resolveCommand(spec stageSpec) (argv []string, path string) {
 		if _, err := exec.LookPath(shell); err != nil {
 			shell = "sh"
 		}
-		argv = append([]string{shell, "-c", *spec.Shell}, spec.Argv...)
+		// "--": a string that starts with '-' is the command, not bash's options.
+		argv = append([]string{shell, "-c", "--", *spec.Shell}, spec.Argv...)
 	}
 	if len(argv) == 0 {
 		stageFail(exitSetup, "stage: empty command")

@@ -112,6 +112,7 @@ func (s *state) release() {
 // removeRunFiles removes what a run kept beside its lock.
 func removeRunFiles(runs, id string) {
 	os.Remove(filepath.Join(runs, id+".emptyf"))
+	removeDegradedFiles(runs, id)
 }
 
 // cleanStale destroys what runs that died (kill -9, power loss) left behind: their lock is no
@@ -152,12 +153,36 @@ func cleanStale(root string) {
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
+			var cgroupDirs []string
+			if st, err := c.State(); err == nil {
+				for _, d := range st.CgroupPaths {
+					cgroupDirs = append(cgroupDirs, d)
+				}
+			}
 			_ = c.Destroy()
+			removeCgroupDirs(cgroupDirs)
 		}
 		os.RemoveAll(filepath.Join(root, "containers", id))
 		removeRunFiles(runs, id)
 		os.Remove(filepath.Join(runs, e.Name()))
 		f.Close()
+	}
+}
+
+// removeCgroupDirs removes what Destroy left of a killed run's cgroups: a v1 hierarchy (cpuset,
+// measured here) can refuse the rmdir with EBUSY for a moment after its last task exited.
+func removeCgroupDirs(dirs []string) {
+	for i := 0; i < 40 && len(dirs) > 0; i++ {
+		left := dirs[:0]
+		for _, d := range dirs {
+			if err := unix.Rmdir(d); err != nil && err != unix.ENOENT {
+				left = append(left, d)
+			}
+		}
+		dirs = left
+		if len(dirs) > 0 {
+			time.Sleep(25 * time.Millisecond)
+		}
 	}
 }
 

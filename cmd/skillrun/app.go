@@ -42,7 +42,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			"skillrun doctor [--json]\n" +
 			"skillrun skills [--json] | approve [--yes] NAME|DIR | verify [--all] [NAME...]\n" +
 			"skillrun scan [--format text|json|sarif] DIR | sign --key KEY DIR\n" +
-			"skillrun profiles [show NAME]",
+			"skillrun profiles [show NAME]\n" +
+			"skillrun log [--json] [-f] [--skill NAME] [--denied] [--since WHEN]\n" +
+			"skillrun hook claude|codex|gemini | integrate claude|codex|gemini [--print]\n" +
+			"skillrun-sh STRING                        (a link to skillrun: the same as skillrun -c STRING)",
 		Description: "EXAMPLE:\n" +
 			"   skillrun -- git status\n" +
 			"   skillrun --timeout 2m -c 'make test 2>&1 | tail -n 20'\n\n" +
@@ -51,7 +54,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Flags:  runFlags(),
 		Action: runAction,
 		Commands: []*cli.Command{planCommand, doctorCommand, skillsCommand, approveCommand, verifyCommand,
-			scanCommand, signCommand, profilesCommand},
+			scanCommand, signCommand, profilesCommand, logCommand, hookCommand, integrateCommand},
 		Writer:                    stdout,
 		ErrWriter:                 stderr,
 		HideHelpCommand:           true,

@@ -46,6 +46,9 @@ func doctorAction(c *cli.Context) error {
 		fmt.Fprintf(out, "a run enforces:\n  - %s\n", strings.Join(f.Enforced, "\n  - "))
 		fmt.Fprintf(out, "not yet enforced:\n  - %s\n", strings.Join(f.NotEnforced, "\n  - "))
 	}
+	if !f.Root && !f.UserNS && f.LandlockABI > 0 && f.Seccomp {
+		return doctorDegraded(out, f, !c.Bool("json")) // degraded.go: does the policy allow runs without namespaces?
+	}
 	if !f.Ready {
 		return withHints(exitFailed, fmt.Errorf("runs will fail closed: %s", f.Problem),
 			"allow unprivileged user namespaces (e.g. sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0), or run as root")

@@ -24,6 +24,8 @@ func init() {
 			sandbox.StageMain(os.Args[2:])
 		case sandbox.ExecArg:
 			sandbox.ExecMain(os.Args[2:])
+		case sandbox.DegradedArg:
+			sandbox.DegradedMain(os.Args[2:])
 		case sandbox.CoverArg:
 			sandbox.CoverMain(os.Args[2:])
 		case sandbox.ProbeArg:
@@ -33,5 +35,5 @@ func init() {
 }
 
 func main() {
-	os.Exit(runCLI(os.Args, os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(runCLI(multiCall(os.Args), os.Stdin, os.Stdout, os.Stderr)) // multicall.go: skillrun-sh
 }

@@ -67,6 +67,8 @@ func classify(err error) (int, []string) {
 	case errors.Is(err, sandbox.ErrLandlock):
 		return exitFailed, []string{"see what this machine can enforce with: skillrun doctor",
 			"skillrun needs Landlock (Linux 5.13 or later, with landlock in the lsm= boot parameter)"}
+	case errors.Is(err, sandbox.ErrUserNamespace):
+		return exitFailed, userNamespaceHints("your policy")
 	case errors.Is(err, sandbox.ErrUnsupported):
 		return exitFailed, []string{"see what this machine can enforce with: skillrun doctor",
 			"allow unprivileged user namespaces (e.g. sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0), or run as root"}

@@ -59,6 +59,9 @@ func buildRequest(c *cli.Context, hashNow bool) (policy.Request, error) {
 	}
 	r.Binaries = ownBinaries()
 	r.GitLinks, r.GitDirs = gitIndirection(r.Workspace)
+	if _, err := os.Lstat(filepath.Join(r.Workspace, ".git")); errors.Is(err, os.ErrNotExist) {
+		r.NoGit = true
+	}
 	roots := policy.SkillRoots(r.Home, r.Workspace, r.Policy)
 	found := policy.Discover(hostFS{}, roots)
 	r.SkillRoots = policy.RootDirs(roots)

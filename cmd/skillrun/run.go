@@ -17,12 +17,16 @@ import (
 )
 
 // runAction is the root command: skillrun [flags] -- CMD [ARGS...] | -c STRING.
-func runAction(c *cli.Context) error {
+func runAction(c *cli.Context) (err error) {
+	rec := startRecord(c) // audit.go: every run and refusal appends one record
+	defer func() { rec.finish(err) }()
 	req, err := buildRequest(c, false)
+	rec.req = &req
 	if err != nil {
 		return err
 	}
 	plan, err := compile(req)
+	rec.plan = plan
 	if err != nil {
 		return err
 	}
@@ -34,7 +38,8 @@ func runAction(c *cli.Context) error {
 		return err
 	}
 	warn(errw, plan)
-	res, err := sandbox.Run(plan, sandbox.Options{Stdin: in, Stdout: out, Stderr: errw, Egress: egress(plan)})
+	res, err := runSandbox(req, plan, sandbox.Options{Stdin: in, Stdout: out, Stderr: errw, Egress: egress(plan)}) // degraded.go
+	rec.res = res
 	if errors.Is(err, sandbox.ErrIntegrity) && req.Skill != nil && req.Skill.Lock != nil {
 		// The folder changed between the check and the copy the sandbox verified.
 		d := dirs{home: req.Home, config: req.ConfigDir, state: req.StateDir}

@@ -102,6 +102,18 @@ func rightsOf(rights []string) (uint64, error) {
 // stdio lists inherited descriptors the command may re-open through /proc/self/fd (the
 // /dev/stdout idiom): each gets the file rights its open mode already gives.
 func Apply(rs policy.Landlock, stdio []int) (int, error) {
+	return apply(rs, stdio, false)
+}
+
+// ApplyReal is Apply for a ruleset of real host paths (degraded mode, where no mount namespace
+// gives the sandbox a view of its own): each path is opened without following any symlink, so a
+// path that was swapped for a symlink since the ruleset was computed fails the run instead of
+// granting whatever the link points to.
+func ApplyReal(rs policy.Landlock, stdio []int) (int, error) {
+	return apply(rs, stdio, true)
+}
+
+func apply(rs policy.Landlock, stdio []int, noFollow bool) (int, error) {
 	abi, err := ABI()
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", ErrUnsupported, err)
@@ -127,7 +139,7 @@ func Apply(rs policy.Landlock, stdio []int) (int, error) {
 		if err != nil {
 			return abi, err
 		}
-		if err := addPath(fd, p, access&attr.HandledAccessFS); err != nil {
+		if err := addPath(fd, p, access&attr.HandledAccessFS, noFollow); err != nil {
 			return abi, err
 		}
 	}
@@ -149,10 +161,22 @@ func Apply(rs policy.Landlock, stdio []int) (int, error) {
 	return abi, nil
 }
 
-func addPath(rulesetFD int, p policy.LandlockPath, access uint64) error {
+func addPath(rulesetFD int, p policy.LandlockPath, access uint64, noFollow bool) error {
 	// Following symlinks is right here: these are the sandbox's own paths (/bin -> usr/bin), in
-	// a view the command could not change before this point.
-	fd, err := unix.Open(p.Path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	// a view the command could not change before this point. Real host paths are not followed.
+	var fd int
+	var err error
+	if noFollow {
+		fd, err = unix.Openat2(unix.AT_FDCWD, p.Path, &unix.OpenHow{
+			Flags:   unix.O_PATH | unix.O_CLOEXEC,
+			Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+		})
+		if errors.Is(err, unix.ELOOP) {
+			return fmt.Errorf("%w: %s: a symlink lies on the path now", ErrUnsupported, p.Path)
+		}
+	} else {
+		fd, err = unix.Open(p.Path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	}
 	if err != nil {
 		if p.Optional && errors.Is(err, unix.ENOENT) {
 			return nil

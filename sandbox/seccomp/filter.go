@@ -12,6 +12,10 @@ import (
 type Options struct {
 	// Network says the plan allows some host: AF_INET and AF_INET6 sockets are allowed.
 	Network bool
+	// HostNamespaces says the command shares the host's mount, IPC, PID and network namespaces
+	// (degraded mode): the HostNS rules replace the OwnNS ones, which refuses socket(AF_UNIX),
+	// datagram socketpairs, System V IPC, POSIX message queues and other processes' prlimit64.
+	HostNamespaces bool
 }
 
 // rules returns the table's rules that apply with opt.
@@ -19,6 +23,9 @@ func rules(opt Options) []Rule {
 	var out []Rule
 	for _, r := range Table {
 		if r.Net == WithNetwork && !opt.Network || r.Net == WithoutNetwork && opt.Network {
+			continue
+		}
+		if r.NS == OwnNS && opt.HostNamespaces || r.NS == HostNS && !opt.HostNamespaces {
 			continue
 		}
 		out = append(out, r)
@@ -145,6 +152,12 @@ func Render() string {
 			net = " [with network]"
 		case WithoutNetwork:
 			net = " [without network]"
+		}
+		switch r.NS {
+		case OwnNS:
+			net += " [own namespaces]"
+		case HostNS:
+			net += " [host namespaces]"
 		}
 		fmt.Fprintf(&b, "%s%s%s: %s  # %s\n", r.Action, net, renderConds(r.Conds),
 			strings.Join(r.Syscalls, " "), r.Why)

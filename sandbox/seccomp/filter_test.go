@@ -28,10 +28,10 @@ func TestTableGolden(t *testing.T) {
 
 // TestBuild compiles the filter both ways: libseccomp refuses conflicting or unknown rules.
 func TestBuild(t *testing.T) {
-	for _, n := range []bool{false, true} {
-		f, err := Build(Options{Network: n})
+	for _, opt := range []Options{{}, {Network: true}, {HostNamespaces: true}, {Network: true, HostNamespaces: true}} {
+		f, err := Build(opt)
 		if err != nil {
-			t.Fatalf("network=%v: %v", n, err)
+			t.Fatalf("%+v: %v", opt, err)
 		}
 		f.Release()
 	}

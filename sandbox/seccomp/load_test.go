@@ -17,7 +17,7 @@ const childEnv = "SKILLRUN_SECCOMP_CHILD"
 
 func TestMain(m *testing.M) {
 	if v := os.Getenv(childEnv); v != "" {
-		child(v == "inet")
+		child(v)
 	}
 	os.Exit(m.Run())
 }
@@ -53,26 +53,50 @@ var probes = []probe{
 	{"socket-packet", unix.SYS_SOCKET, [6]uintptr{unix.AF_PACKET, unix.SOCK_RAW, 0}},
 	{"socket-netlink-audit", unix.SYS_SOCKET, [6]uintptr{unix.AF_NETLINK, unix.SOCK_RAW, unix.NETLINK_AUDIT}},
 	{"personality-rie", unix.SYS_PERSONALITY, [6]uintptr{0x0400000}},
+	{"socket-unix", unix.SYS_SOCKET, [6]uintptr{unix.AF_UNIX, unix.SOCK_STREAM | unix.SOCK_CLOEXEC, 0}},
+	{"socketpair-stream", unix.SYS_SOCKETPAIR, [6]uintptr{unix.AF_UNIX, unix.SOCK_STREAM, 0, bad}},
+	{"socketpair-seqpacket", unix.SYS_SOCKETPAIR, [6]uintptr{unix.AF_UNIX, unix.SOCK_SEQPACKET | unix.SOCK_CLOEXEC, 0, bad}},
+	{"socketpair-dgram", unix.SYS_SOCKETPAIR, [6]uintptr{unix.AF_UNIX, unix.SOCK_DGRAM, 0, bad}},
+	{"shmget", unix.SYS_SHMGET, [6]uintptr{unix.IPC_PRIVATE, 0, 0}},
+	{"msgctl", unix.SYS_MSGCTL, [6]uintptr{^uintptr(0), unix.IPC_RMID, 0}},
+	{"mq_unlink", unix.SYS_MQ_UNLINK, [6]uintptr{bad}},
+	{"prlimit-self", unix.SYS_PRLIMIT64, [6]uintptr{0, unix.RLIMIT_NOFILE, 0, bad}},
 }
 
-func child(inet bool) {
+// selfPID marks a probe argument that the child replaces with its own pid.
+const selfPID = ^uintptr(0) - 1
+
+var pidProbes = []probe{
+	{"prlimit-pid", unix.SYS_PRLIMIT64, [6]uintptr{selfPID, unix.RLIMIT_NOFILE, 0, bad}},
+}
+
+func child(mode string) {
 	runtime.LockOSThread()
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		panic(err)
 	}
-	if err := Load(Options{Network: inet}); err != nil {
+	all := append([]probe{}, probes...)
+	for _, p := range pidProbes {
+		for i, a := range p.args {
+			if a == selfPID {
+				p.args[i] = uintptr(unix.Getpid())
+			}
+		}
+		all = append(all, p)
+	}
+	if err := Load(Options{Network: mode == "inet", HostNamespaces: mode == "host"}); err != nil {
 		os.Stdout.WriteString("load: " + err.Error())
 		os.Exit(3)
 	}
 	res := map[string]string{}
-	for _, p := range probes {
+	for _, p := range all {
 		r, _, e := unix.RawSyscall6(p.nr, p.args[0], p.args[1], p.args[2], p.args[3], p.args[4], p.args[5])
 		switch {
 		case e != 0:
 			res[p.name] = unix.ErrnoName(e)
 		default:
 			res[p.name] = "ok"
-			if p.nr == unix.SYS_SOCKET {
+			if p.nr == unix.SYS_SOCKET || p.nr == unix.SYS_SHMGET {
 				unix.Close(int(r))
 			}
 		}
@@ -81,13 +105,9 @@ func child(inet bool) {
 	os.Exit(0)
 }
 
-func runProbes(t *testing.T, inet bool) map[string]string {
+func runProbes(t *testing.T, mode string) map[string]string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	mode := "default"
-	if inet {
-		mode = "inet"
-	}
 	cmd.Env = append(os.Environ(), childEnv+"="+mode)
 	out, err := cmd.Output()
 	if err != nil {
@@ -111,14 +131,28 @@ func TestFilter(t *testing.T) {
 		"init_module": "EPERM", "open_by_handle_at": "EPERM", "ioctl-tiocsti": "EPERM",
 		"ioctl-tiocsti-high": "EPERM", "ioctl-other": "EBADF",
 		"socket-packet": "EAFNOSUPPORT", "socket-netlink-audit": "EPERM", "personality-rie": "ENOSYS",
+		"socketpair-stream": "EFAULT", "socketpair-seqpacket": "EFAULT", "prlimit-self": "EFAULT",
 	}
-	for _, inet := range []bool{false, true} {
-		got := runProbes(t, inet)
+	// The sandbox's own namespaces keep unix sockets, System V IPC and prlimit64 usable; degraded
+	// mode (the host's namespaces) refuses what would reach the user's other processes.
+	own := map[string]string{"socket-unix": "ok", "socketpair-dgram": "EFAULT", "shmget": "EINVAL",
+		"msgctl": "EINVAL", "mq_unlink": "EFAULT", "prlimit-pid": "EFAULT"}
+	host := map[string]string{"socket-unix": "EPERM", "socketpair-dgram": "EPERM", "shmget": "EPERM",
+		"msgctl": "EPERM", "mq_unlink": "EPERM", "prlimit-pid": "EPERM"}
+	for _, mode := range []string{"default", "inet", "host"} {
+		got := runProbes(t, mode)
 		want := map[string]string{}
 		for k, v := range common {
 			want[k] = v
 		}
-		if inet {
+		ns := own
+		if mode == "host" {
+			ns = host
+		}
+		for k, v := range ns {
+			want[k] = v
+		}
+		if mode == "inet" {
 			want["socket-inet"], want["socket-mptcp"], want["socket-raw"] = "ok", "EPERM", "EPERM"
 		} else {
 			want["socket-inet"], want["socket-mptcp"], want["socket-raw"] = "EAFNOSUPPORT", "EAFNOSUPPORT", "EAFNOSUPPORT"
@@ -130,7 +164,7 @@ func TestFilter(t *testing.T) {
 			}
 		}
 		if len(bad) > 0 {
-			t.Errorf("network=%v:\n%s", inet, strings.Join(bad, "\n"))
+			t.Errorf("%s:\n%s", mode, strings.Join(bad, "\n"))
 		}
 	}
 }

@@ -51,12 +51,24 @@ const (
 	WithoutNetwork
 )
 
+// NS says whether a rule depends on the command sharing the host's namespaces.
+type NS int
+
+const (
+	AnyNS NS = iota
+	// OwnNS rules apply only in a sandbox with its own mount, IPC, PID and network namespaces;
+	// HostNS rules only in degraded mode, where the command shares the host's (Options.HostNamespaces).
+	OwnNS
+	HostNS
+)
+
 // Rule is one line of the table.
 type Rule struct {
 	Syscalls []string
 	Action   Action
 	Conds    []Cond
 	Net      Net
+	NS       NS
 	Why      string
 }
 
@@ -75,7 +87,8 @@ const (
 )
 
 // allowed is Docker's default allowlist for x86_64 (every syscall of the kernel's table minus
-// its blocked names), minus what skillrun denies or filters by argument below.
+// its blocked names), minus what skillrun denies or filters by argument below (System V IPC, POSIX
+// message queues and prlimit64 depend on the namespaces: see hostRules).
 var allowed = []string{
 	"accept", "accept4", "access", "alarm", "arch_prctl", "bind", "brk", "cachestat", "capget",
 	"capset", "chdir", "chmod", "chown", "clock_getres", "clock_gettime", "clock_nanosleep", "close",
@@ -96,11 +109,10 @@ var allowed = []string{
 	"listen", "listmount", "listxattr", "listxattrat", "llistxattr", "lremovexattr", "lseek",
 	"lsetxattr", "lstat", "madvise", "map_shadow_stack", "membarrier", "memfd_create", "mincore",
 	"mkdir", "mkdirat", "mknod", "mknodat", "mlock", "mlock2", "mlockall", "mmap", "modify_ldt",
-	"mprotect", "mq_getsetattr", "mq_notify", "mq_open", "mq_timedreceive", "mq_timedsend",
-	"mq_unlink", "mremap", "mseal", "msgctl", "msgget", "msgrcv", "msgsnd", "msync", "munlock",
+	"mprotect", "mremap", "mseal", "msync", "munlock",
 	"munlockall", "munmap", "nanosleep", "newfstatat", "open", "openat", "openat2", "pause",
 	"pidfd_open", "pidfd_send_signal", "pipe", "pipe2", "pkey_alloc", "pkey_free", "pkey_mprotect",
-	"poll", "ppoll", "prctl", "pread64", "preadv", "preadv2", "prlimit64", "process_mrelease",
+	"poll", "ppoll", "prctl", "pread64", "preadv", "preadv2", "process_mrelease",
 	"pselect6", "pwrite64", "pwritev", "pwritev2", "read", "readahead", "readlink", "readlinkat",
 	"readv", "recvfrom", "recvmmsg", "recvmsg", "remap_file_pages", "removexattr", "removexattrat",
 	"rename", "renameat", "renameat2", "restart_syscall", "rmdir", "rseq", "rt_sigaction",
@@ -108,11 +120,11 @@ var allowed = []string{
 	"rt_sigtimedwait", "rt_tgsigqueueinfo", "sched_get_priority_max", "sched_get_priority_min",
 	"sched_getaffinity", "sched_getattr", "sched_getparam", "sched_getscheduler",
 	"sched_rr_get_interval", "sched_setaffinity", "sched_setattr", "sched_setparam",
-	"sched_setscheduler", "sched_yield", "seccomp", "select", "semctl", "semget", "semop",
-	"semtimedop", "sendfile", "sendmmsg", "sendmsg", "sendto", "set_robust_list", "set_thread_area",
+	"sched_setscheduler", "sched_yield", "seccomp", "select",
+	"sendfile", "sendmmsg", "sendmsg", "sendto", "set_robust_list", "set_thread_area",
 	"set_tid_address", "setfsgid", "setfsuid", "setgid", "setgroups", "setitimer", "setpgid",
 	"setpriority", "setregid", "setresgid", "setresuid", "setreuid", "setrlimit", "setsid",
-	"setsockopt", "setuid", "setxattr", "setxattrat", "shmat", "shmctl", "shmdt", "shmget",
+	"setsockopt", "setuid", "setxattr", "setxattrat",
 	"shutdown", "sigaltstack", "signalfd", "signalfd4", "splice", "stat", "statfs", "statmount",
 	"statx", "symlink", "symlinkat", "sync", "sync_file_range", "syncfs", "sysinfo", "tee", "tgkill",
 	"time", "timer_create", "timer_delete", "timer_getoverrun", "timer_gettime", "timer_settime",
@@ -159,11 +171,11 @@ var Table = append([]Rule{
 	{Syscalls: []string{"ioctl"}, Action: EPERM,
 		Conds: []Cond{{Arg: 1, Op: MaskedEq, Mask: low32, Value: unix.TIOCLINUX}},
 		Why:   "TIOCLINUX can paste into a virtual console"},
-	{Syscalls: []string{"socketpair"}, Action: Allow,
+	{Syscalls: []string{"socketpair"}, Action: Allow, NS: OwnNS,
 		Conds: []Cond{{Arg: 0, Op: Eq, Value: afUnix}}, Why: "AF_UNIX pairs (make's jobserver, IPC)"},
 	{Syscalls: []string{"socketpair"}, Action: EAFNOSUPPORT,
 		Conds: []Cond{{Arg: 0, Op: Ne, Value: afUnix}}, Why: "no other family"},
-	{Syscalls: []string{"socket"}, Action: Allow,
+	{Syscalls: []string{"socket"}, Action: Allow, NS: OwnNS,
 		Conds: []Cond{{Arg: 0, Op: Eq, Value: afUnix}}, Why: "AF_UNIX"},
 	{Syscalls: []string{"socket"}, Action: Allow,
 		Conds: []Cond{{Arg: 0, Op: Eq, Value: afNetlink}, {Arg: 2, Op: Eq, Value: unix.NETLINK_ROUTE}},
@@ -183,7 +195,7 @@ var Table = append([]Rule{
 }, concat(
 	allowExcept("ioctl", 1, low32, unix.TIOCSTI, unix.TIOCLINUX),
 	denyAnyBit("clone", 0, cloneNamespaces, "no new namespaces"),
-	inetRules(afInet), inetRules(afInet6), otherFamilies())...)
+	inetRules(afInet), inetRules(afInet6), otherFamilies(), hostRules())...)
 
 func concat(lists ...[]Rule) []Rule {
 	var out []Rule
@@ -290,6 +302,41 @@ func otherFamilies() []Rule {
 	}
 	return append(rules, Rule{Syscalls: []string{"socket"}, Action: EAFNOSUPPORT,
 		Conds: []Cond{{Arg: 0, Op: Gt, Value: last}}, Why: "address family not allowed"})
+}
+
+// hostRules are the rules that differ when the command shares the host's namespaces (degraded
+// mode, no user namespace to build a sandbox in). No mount namespace hides the host's pathname
+// sockets (ssh-agent, D-Bus, docker.sock, the X server) and Landlock before ABI 9 cannot stop
+// connect() to one, so socket(AF_UNIX) is refused, and of socketpair only connected stream and
+// seqpacket pairs remain (a datagram socket can sendto() any pathname socket). No IPC namespace
+// hides the user's other System V segments (X11 MIT-SHM holds window images) and message queues.
+// No PID namespace hides the user's other processes: Landlock's scopes stop signals and ptrace,
+// and prlimit64 is kept to the command's own process (another process's core-dump limit would
+// otherwise be the command's to raise).
+func hostRules() []Rule {
+	sysv := []string{"shmget", "shmat", "shmctl", "shmdt", "msgget", "msgsnd", "msgrcv", "msgctl",
+		"semget", "semop", "semtimedop", "semctl", "mq_open", "mq_unlink", "mq_timedsend",
+		"mq_timedreceive", "mq_notify", "mq_getsetattr"}
+	rules := []Rule{
+		{Syscalls: sysv, Action: Allow, NS: OwnNS, Why: "System V IPC and POSIX message queues of the sandbox's own IPC namespace"},
+		{Syscalls: sysv, Action: EPERM, NS: HostNS, Why: "the host's IPC namespace holds the user's other segments and queues"},
+		{Syscalls: []string{"prlimit64"}, Action: Allow, NS: OwnNS, Why: "limits of processes in the sandbox's own PID namespace"},
+		{Syscalls: []string{"prlimit64"}, Action: Allow, NS: HostNS,
+			Conds: []Cond{{Arg: 0, Op: Eq, Value: 0}}, Why: "the calling process's own limits"},
+		{Syscalls: []string{"prlimit64"}, Action: EPERM, NS: HostNS,
+			Conds: []Cond{{Arg: 0, Op: Ne, Value: 0}}, Why: "not the limits of the user's other processes"},
+		{Syscalls: []string{"socket"}, Action: EPERM, NS: HostNS,
+			Conds: []Cond{{Arg: 0, Op: Eq, Value: afUnix}}, Why: "the host's pathname sockets would be reachable"},
+	}
+	for t := uint64(0); t <= sockType; t++ {
+		a, why := EPERM, "a datagram or other pair could sendto() the host's pathname sockets"
+		if t == unix.SOCK_STREAM || t == unix.SOCK_SEQPACKET {
+			a, why = Allow, "connected AF_UNIX pairs (make's jobserver, IPC)"
+		}
+		rules = append(rules, Rule{Syscalls: []string{"socketpair"}, Action: a, NS: HostNS,
+			Conds: []Cond{{Arg: 0, Op: Eq, Value: afUnix}, {Arg: 1, Op: MaskedEq, Mask: sockType, Value: t}}, Why: why})
+	}
+	return rules
 }
 
 // denyAnyBit fails syscall with EPERM when arg has any of bits set (one rule per bit).
