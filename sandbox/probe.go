@@ -57,7 +57,8 @@ func Probe() Facts {
 	if !f.Root {
 		f.Enforced = append(f.Enforced, "user namespace (caller mapped to itself)")
 	}
-	f.NotEnforced = []string{"network egress to allowed hosts (no proxy yet: a plan's hosts are unreachable)"}
+	f.Enforced = append(f.Enforced, "network egress only through skillrun's proxy, only to the plan's hosts (HTTP, CONNECT, SOCKS5)")
+	f.NotEnforced = []string{}
 	if f.LandlockABI > 0 {
 		abi := min(f.LandlockABI, landlock.MaxABI)
 		f.Enforced = append(f.Enforced, "landlock ABI "+strconv.Itoa(abi)+": "+landlockCovers(abi))

@@ -30,6 +30,8 @@ type runRecord struct {
 	req   *policy.Request // set once the request is built (possibly partly, on an error)
 	plan  *policy.Plan    // set once compiled
 	res   *sandbox.Result // set once the command ran
+	// denials are what the sandbox refused the command and could observe (the egress proxy).
+	denials []audit.Denial
 }
 
 // startRecord begins the record of a run. It creates the audit folder first, so that the floor
@@ -137,6 +139,7 @@ func (r *runRecord) record(err error, now time.Time) audit.Record {
 			rec.Enforced.Degraded, rec.Enforced.Namespaces = true, []string{}
 		}
 	}
+	rec.Denials = append(rec.Denials, r.denials...)
 	rec.Redact(audit.SecretValues(environ, rec.Secrets))
 	return rec
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,7 +37,9 @@ func runAction(c *cli.Context) (err error) {
 		return err
 	}
 	warn(errw, plan)
-	res, err := runSandbox(req, plan, sandbox.Options{Stdin: in, Stdout: out, Stderr: errw, Egress: egress(plan)}) // degraded.go
+	eg := newEgress(plan) // egress.go: the proxy of a plan with hosts
+	res, err := runSandbox(req, plan, sandbox.Options{Stdin: in, Stdout: out, Stderr: errw, Egress: eg.serve}) // degraded.go
+	rec.denials = eg.report(errw, req)
 	rec.res = res
 	if errors.Is(err, sandbox.ErrIntegrity) && req.Skill != nil && req.Skill.Lock != nil {
 		// The folder changed between the check and the copy the sandbox verified.
@@ -100,34 +101,11 @@ func policyName(req policy.Request) string {
 	return "your policy"
 }
 
-// egress serves the plan's network allowlist. This version has no proxy yet: every connection
-// to the proxy's port is closed at once, so a command learns at once that the host is
-// unreachable instead of waiting for a timeout.
-func egress(plan *policy.Plan) sandbox.Egress {
-	return func(l net.Listener) func() {
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
-		return func() { l.Close(); <-done }
-	}
-}
-
 // warn says, on every run, what the developer should know about this plan: floor lines lifted by
 // unsafe:, and capabilities this version cannot provide yet.
 func warn(w io.Writer, plan *policy.Plan) {
 	for _, u := range plan.Unsafe {
 		fmt.Fprintf(w, "skillrun: warning: unsafe: %s\n", u)
 	}
-	if len(plan.Network.Allow) > 0 {
-		fmt.Fprintf(w, "skillrun: warning: network egress (%s) is not available in this version; the command runs without network\n",
-			strings.Join(plan.Network.Allow, ", "))
-	}
+
 }
