@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -24,7 +25,23 @@ func TestEgressProxy(t *testing.T) {
 		t.Skipf("curl is not installed: %v", err)
 	}
 	var hits atomic.Int32
+	// A bare repository served over git's dumb HTTP protocol, for a clone through the proxy.
+	repos := t.TempDir()
+	src := filepath.Join(repos, "src")
+	for _, args := range [][]string{{"init", "-q", src}, {"-C", src, "commit", "-q", "--allow-empty", "-m", "cloned via the proxy"},
+		{"clone", "-q", "--bare", src, filepath.Join(repos, "repo.git")}, {"-C", filepath.Join(repos, "repo.git"), "update-server-info"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	files := http.FileServer(http.Dir(repos))
 	allowed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/repo.git/") {
+			files.ServeHTTP(w, r)
+			return
+		}
 		hits.Add(1)
 		io.WriteString(w, "hello through the proxy")
 	}))
@@ -50,12 +67,15 @@ curl -s --noproxy '' -o /dev/null -w '%{http_code}\n' http://`+otherAddr+`/
 curl -s --noproxy '' -o /dev/null -w '%{http_code}\n' -p http://`+otherAddr+`/
 curl -s --noproxy '' -o /dev/null -w '%{http_code}\n' http://169.254.169.254/latest/meta-data/
 NO_PROXY= no_proxy= python3 -c "import urllib.request; print(urllib.request.urlopen('http://`+allowedAddr+`/').read().decode())"
+NO_PROXY= no_proxy= git clone -q http://`+allowedAddr+`/repo.git $TMPDIR/clone && git -C $TMPDIR/clone log --format=%s
+getent hosts example.com || echo "no resolver $?"
 curl -s --max-time 5 --noproxy '*' -o /dev/null http://`+allowedAddr+`/ || echo "direct refused $?"
 true`)
 		if r.code != 0 {
 			t.Fatalf("exit %d:\n%s", r.code, r)
 		}
-		for _, want := range []string{"1\n", "hello through the proxy 200\n", "403\n", "hello through the proxy\n", "direct refused "} {
+		for _, want := range []string{"1\n", "hello through the proxy 200\n", "403\n", "hello through the proxy\n", "direct refused ",
+			"cloned via the proxy\n", "no resolver "} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("stdout lacks %q:\n%s", want, r)
 			}

@@ -18,6 +18,7 @@ import (
 type ovhVariant struct {
 	name  string
 	argv  []string
+	env   []string // added to the identity's environment
 	times []time.Duration
 	rss   int64 // peak RSS of the launched process, KiB
 }
@@ -38,6 +39,11 @@ func BenchmarkCommandOverhead(b *testing.B) {
 		if skill := ovhSkill(b, e); skill != "" {
 			variants = append(variants, &ovhVariant{name: "skillrun, approved skill", argv: []string{skillrunBin, "--", skill}})
 		}
+		// A plan with a host: the stage opens the proxy's socket and the proxy runs for the run.
+		egressPolicy := filepath.Join(e.base, "egress-policy.yaml")
+		e.write(egressPolicy, "version: 1\nagent:\n  network:\n    allow: [\"api.example.com:443\"]\n", 0o600)
+		variants = append(variants, &ovhVariant{name: "skillrun, egress proxy", argv: []string{skillrunBin, "--", "/bin/true"},
+			env: []string{"SKILLRUN_POLICY=" + egressPolicy}})
 		if bw, err := exec.LookPath("bwrap"); err == nil {
 			variants = append(variants, &ovhVariant{name: "bwrap, same view", argv: ovhBwrapArgv(bw, e)})
 		} else {
@@ -46,7 +52,7 @@ func BenchmarkCommandOverhead(b *testing.B) {
 		for i := 0; i < warmup+rounds; i++ {
 			for _, v := range variants {
 				cmd := exec.Command(v.argv[0], v.argv[1:]...)
-				cmd.Dir, cmd.Env = e.workspace, e.environ()
+				cmd.Dir, cmd.Env = e.workspace, append(e.environ(), v.env...)
 				cmd.SysProcAttr = &syscall.SysProcAttr{Credential: id.cred}
 				start := time.Now()
 				out, err := cmd.CombinedOutput()
