@@ -37,7 +37,7 @@ func runAction(c *cli.Context) (err error) {
 		return err
 	}
 	warn(errw, plan)
-	eg := newEgress(plan) // egress.go: the proxy of a plan with hosts
+	eg := newEgress(plan)                                                                                      // egress.go: the proxy of a plan with hosts
 	res, err := runSandbox(req, plan, sandbox.Options{Stdin: in, Stdout: out, Stderr: errw, Egress: eg.serve}) // degraded.go
 	rec.denials = eg.report(errw, req)
 	rec.res = res
