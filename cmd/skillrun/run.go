@@ -37,8 +37,9 @@ func runAction(c *cli.Context) (err error) {
 		return err
 	}
 	warn(errw, plan)
-	eg := newEgress(plan)                                                                                      // egress.go: the proxy of a plan with hosts
-	res, err := runSandbox(req, plan, sandbox.Options{Stdin: in, Stdout: out, Stderr: errw, Egress: eg.serve}) // degraded.go
+	// egress.go: the proxy of a plan with hosts; degraded.go: the run without user namespaces.
+	eg := newEgress(plan)
+	res, err := runSandbox(req, plan, sandbox.Options{Stdin: in, Stdout: out, Stderr: errw, Egress: eg.serve})
 	rec.denials = eg.report(errw, req)
 	rec.res = res
 	if errors.Is(err, sandbox.ErrIntegrity) && req.Skill != nil && req.Skill.Lock != nil {
