@@ -36,12 +36,23 @@ func ExecMain(args []string) {
 		spec.Degraded.prepare() // degraded.go: descriptors, no_new_privs and rlimits
 	}
 	argv, path := resolveCommand(spec)
-	if err := confine(spec.Confine, spec.Degraded != nil); err != nil {
+	notify := spec.Notify && spec.Degraded == nil
+	listener, err := confine(spec.Confine, spec.Degraded != nil, notify)
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "skillrun: error: %v\n", err)
 		if errors.Is(err, landlock.ErrUnsupported) {
 			fmt.Fprintf(os.Stderr, "skillrun: hint: see what this kernel enforces with: skillrun doctor\n")
 		}
 		os.Exit(exitSetup)
+	}
+	if notify {
+		// The supervisor answers the reported refusals; this process must not keep the listener.
+		err := unix.Sendmsg(notifyExecFD, []byte{1}, unix.UnixRights(listener), nil, 0)
+		unix.Close(listener)
+		unix.Close(notifyExecFD)
+		if err != nil {
+			stageFail(exitSetup, "exec: handing over the seccomp listener: %v", err)
+		}
 	}
 	// Last: building the filter allocates, and a small limit would stop that, not the command.
 	if spec.Degraded != nil {
@@ -52,7 +63,7 @@ func ExecMain(args []string) {
 			stageFail(exitSetup, "exec: memory limit: %v", err)
 		}
 	}
-	err := unix.Exec(path, argv, os.Environ())
+	err = unix.Exec(path, argv, os.Environ())
 	execFail(argv[0], err)
 }
 
@@ -61,16 +72,17 @@ func ExecMain(args []string) {
 // close-on-exec: Landlock does not restrict descriptors opened before it. host says the command
 // shares the host's namespaces (degraded mode): the ruleset names real host paths, and the filter
 // refuses what those namespaces would expose.
-func confine(c policy.Confine, host bool) error {
+func confine(c policy.Confine, host, notify bool) (int, error) {
 	apply := landlock.Apply
 	if host {
 		apply = landlock.ApplyReal
 	}
 	if _, err := apply(c.Landlock, []int{0, 1, 2}); err != nil {
-		return err
+		return -1, err
 	}
-	if err := seccomp.Load(seccomp.Options{Network: c.Seccomp == policy.SeccompInet, HostNamespaces: host}); err != nil {
-		return fmt.Errorf("seccomp: %w", err)
+	fd, err := seccomp.Load(seccomp.Options{Network: c.Seccomp == policy.SeccompInet, HostNamespaces: host, Notify: notify})
+	if err != nil {
+		return -1, fmt.Errorf("seccomp: %w", err)
 	}
-	return nil
+	return fd, nil
 }

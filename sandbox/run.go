@@ -18,6 +18,7 @@ import (
 
 	"github.com/skillrun/skillrun/policy"
 	"github.com/skillrun/skillrun/sandbox/landlock"
+	"github.com/skillrun/skillrun/sandbox/seccomp"
 )
 
 // KillGrace is how long a timed-out command has between SIGTERM and SIGKILL.
@@ -45,6 +46,8 @@ type Result struct {
 	// Degraded says the run had no namespaces: Landlock, seccomp and rlimits only (RunDegraded).
 	Degraded bool
 	Duration time.Duration
+	// Denials are the refusals the sandbox observed (reported syscalls), repeats counted.
+	Denials []Denial
 }
 
 func init() {
@@ -119,11 +122,28 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 		return nil, fmt.Errorf("%w: %v", ErrSetup, err)
 	}
 	defer lifeW.Close()
+	// The seccomp supervisor's socket: the exec step sends its filter's listener over it.
+	var notifyHost, notifyStage *os.File
+	notifyFD := 0
+	if notifySupported() {
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
+		}
+		notifyHost, notifyStage = os.NewFile(uintptr(pair[0]), "notify"), os.NewFile(uintptr(pair[1]), "notify-stage")
+		defer notifyHost.Close()
+		defer notifyStage.Close()
+		notifyFD = 4 // after the lifeline, and the proxy's socket when there is one
+		if plan.Network.Proxy != "" {
+			notifyFD = 5
+		}
+	}
 	spec, _ := json.Marshal(stageSpec{
 		Argv: plan.Command.Argv, Shell: plan.Command.Shell, Cwd: plan.Cwd,
 		Nested: rootless, MapUID: plan.User.UID, MapGID: plan.User.GID,
 		Proxy: plan.Network.Proxy, Confine: plan.Confine,
 		DataLimit: dataLimit(plan.Limits, rootless), Pins: pins,
+		Notify: notifyFD > 0, NotifyFD: notifyFD,
 	})
 	proc := &libcontainer.Process{
 		Args:            []string{StagePath, StageArg, string(spec)},
@@ -160,6 +180,9 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 		defer proxyStage.Close()
 		proc.ExtraFiles = append(proc.ExtraFiles, proxyStage) // fd 4 in the stage
 	}
+	if notifyStage != nil {
+		proc.ExtraFiles = append(proc.ExtraFiles, notifyStage) // notifyFD in the stage
+	}
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
@@ -191,6 +214,15 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 		}
 		return nil, fmt.Errorf("%w: %v", ErrSetup, err)
 	}
+	var sup *supervisor
+	if notifyHost != nil {
+		opt := seccomp.Options{Network: plan.Confine.Seccomp == policy.SeccompInet, Notify: true}
+		if sup, err = newSupervisor(notifyHost, opt); err != nil {
+			_ = proc.Signal(unix.SIGKILL)
+			_, _ = proc.Wait()
+			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
+		}
+	}
 	res := &Result{}
 	done := make(chan struct{})
 	supervised := make(chan bool)
@@ -203,6 +235,9 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 		return nil, fmt.Errorf("%w: waiting for the sandbox: %v", ErrSetup, err)
 	}
 	res.ExitCode = exitCode(ps)
+	if sup != nil {
+		res.Denials = sup.finish()
+	}
 	return res, nil
 }
 

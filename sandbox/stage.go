@@ -31,6 +31,10 @@ type stageSpec struct {
 	// Proxy, when set, is the address the stage listens on for the egress proxy, handing the
 	// socket to the host before the command starts.
 	Proxy string `json:"proxy,omitempty"`
+	// Notify, when set, is the stage's descriptor of the socket to the host's seccomp
+	// supervisor; the exec step gets it as notifyExecFD and sends its filter's listener there.
+	Notify   bool `json:"notify,omitempty"`
+	NotifyFD int  `json:"notify_fd,omitempty"`
 	// Pins are the binds whose sources the host checked for links: the stage checks each shows
 	// the same file before anything runs.
 	Pins []pin `json:"pins,omitempty"`
@@ -116,11 +120,18 @@ func StageMain(args []string) {
 		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: spec.MapGID, HostID: 0, Size: 1}}
 		attr.GidMappingsEnableSetgroups = false
 	}
+	files := []uintptr{0, 1, 2}
+	if spec.Notify {
+		files = append(files, uintptr(spec.NotifyFD)) // notifyExecFD in the exec step
+	}
 	pid, err := syscall.ForkExec(StagePath, []string{StagePath, ExecArg, args[0]}, &syscall.ProcAttr{
 		Env:   os.Environ(),
-		Files: []uintptr{0, 1, 2},
+		Files: files,
 		Sys:   attr,
 	})
+	if spec.Notify {
+		unix.Close(spec.NotifyFD)
+	}
 	if spec.Nested {
 		if err := dropCapabilities(); err != nil {
 			_ = unix.Kill(pid, unix.SIGKILL)

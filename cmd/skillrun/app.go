@@ -29,6 +29,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "workspace", Aliases: []string{"w"}, Usage: "the read-write workspace `DIR` (default: the git root containing the cwd, else the cwd)"},
 		&cli.StringFlag{Name: "policy", EnvVars: []string{"SKILLRUN_POLICY"}, Usage: "developer policy `FILE` (default: $XDG_CONFIG_HOME/skillrun/policy.yaml)"},
 		&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "stop the command after `DURATION` (SIGTERM, then SIGKILL)"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, EnvVars: []string{"SKILLRUN_QUIET"}, Usage: "no \"skillrun: blocked:\" lines after the command (the audit log still has them)"},
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/skillrun/skillrun/policy"
 	"github.com/skillrun/skillrun/policy/audit"
+	"github.com/skillrun/skillrun/sandbox"
 	"github.com/skillrun/skillrun/sandbox/netproxy"
 )
 
@@ -16,12 +17,13 @@ const maxBlockedLines = 5
 
 // egress runs the plan's egress proxy for one run and reports what it refused.
 type egress struct {
+	quiet   bool
 	plan    *policy.Plan
 	summary *netproxy.Summary
 	err     error
 }
 
-func newEgress(plan *policy.Plan) *egress { return &egress{plan: plan} }
+func newEgress(plan *policy.Plan, quiet bool) *egress { return &egress{plan: plan, quiet: quiet} }
 
 // serve is the sandbox's Egress: it serves the proxy on the listener that lives in the sandbox's
 // network namespace until the command has ended.
@@ -50,6 +52,9 @@ func (e *egress) serve(l net.Listener) func() {
 // report prints one line per refused host (at most a few) with the policy line that would
 // allow it, and returns the refusals for the audit record.
 func (e *egress) report(w io.Writer, req policy.Request) []audit.Denial {
+	if e.quiet {
+		w = io.Discard
+	}
 	if e.err != nil {
 		fmt.Fprintf(w, "skillrun: error: egress proxy: %v\n", e.err)
 	}
@@ -95,4 +100,34 @@ func allowHint(req policy.Request, entry string) string {
 			req.Skill.Name, file, req.Skill.Name, entry)
 	}
 	return fmt.Sprintf("to allow it for agent commands, add to %s: agent: {network: {allow: [%q]}}", file, entry)
+}
+
+// reportSyscalls prints the refused syscalls the sandbox observed (at most a few lines) and
+// returns them for the audit record.
+func reportSyscalls(w io.Writer, denials []sandbox.Denial, quiet bool) []audit.Denial {
+	var out []audit.Denial
+	for i, d := range denials {
+		out = append(out, audit.Denial{Kind: audit.DenialSyscall, Syscall: d.Syscall, Args: d.Args,
+			Process: d.Process, PID: d.PID, Count: d.Count, Rule: "seccomp: " + d.Why})
+		if quiet || i >= maxBlockedLines {
+			continue
+		}
+		call := d.Syscall + "(" + d.Args + ")"
+		by := ""
+		if d.Process != "" {
+			by = " by " + d.Process
+		}
+		times := ""
+		if d.Count > 1 {
+			times = fmt.Sprintf(" %d times", d.Count)
+		}
+		fmt.Fprintf(w, "skillrun: blocked: %s%s%s (%s)\n", call, by, times, d.Why)
+		if d.Why == "no network in the plan" {
+			fmt.Fprintf(w, "skillrun: hint: hosts are reached through skillrun's proxy once allowed, e.g. in your policy: agent: {network: {allow: [\"api.example.com\"]}}\n")
+		}
+	}
+	if n := len(denials) - maxBlockedLines; n > 0 && !quiet {
+		fmt.Fprintf(w, "skillrun: blocked: %d more; see them with: skillrun log --denied\n", n)
+	}
+	return out
 }

@@ -38,9 +38,12 @@ func runAction(c *cli.Context) (err error) {
 	}
 	warn(errw, plan)
 	// egress.go: the proxy of a plan with hosts; degraded.go: the run without user namespaces.
-	eg := newEgress(plan)
+	eg := newEgress(plan, c.Bool("quiet"))
 	res, err := runSandbox(req, plan, sandbox.Options{Stdin: in, Stdout: out, Stderr: errw, Egress: eg.serve})
 	rec.denials = eg.report(errw, req)
+	if res != nil {
+		rec.denials = append(rec.denials, reportSyscalls(errw, res.Denials, c.Bool("quiet"))...)
+	}
 	rec.res = res
 	if errors.Is(err, sandbox.ErrIntegrity) && req.Skill != nil && req.Skill.Lock != nil {
 		// The folder changed between the check and the copy the sandbox verified.

@@ -2,6 +2,7 @@ package seccomp
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	libseccomp "github.com/seccomp/libseccomp-golang"
@@ -16,6 +17,9 @@ type Options struct {
 	// (degraded mode): the HostNS rules replace the OwnNS ones, which refuses socket(AF_UNIX),
 	// datagram socketpairs, System V IPC, POSIX message queues and other processes' prlimit64.
 	HostNamespaces bool
+	// Notify makes the refusals of the reported syscalls (see notify.go) wait for the
+	// supervisor, which records them and answers with the rule's errno.
+	Notify bool
 }
 
 // rules returns the table's rules that apply with opt.
@@ -100,10 +104,14 @@ func build(f *libseccomp.ScmpFilter, opt Options) error {
 			if err != nil {
 				return err
 			}
+			action := r.Action.scmp()
+			if opt.Notify && isReported(name, r.Action) {
+				action = libseccomp.ActNotify
+			}
 			if len(conds) == 0 {
-				err = f.AddRuleExact(nr, r.Action.scmp())
+				err = f.AddRuleExact(nr, action)
 			} else {
-				err = f.AddRuleConditionalExact(nr, r.Action.scmp(), conds)
+				err = f.AddRuleConditionalExact(nr, action, conds)
 			}
 			if err != nil {
 				return fmt.Errorf("seccomp: rule %s %s%s: %v", name, r.Action, renderConds(r.Conds), err)
@@ -114,14 +122,27 @@ func build(f *libseccomp.ScmpFilter, opt Options) error {
 }
 
 // Load builds the filter for opt and installs it on the calling thread; it is inherited across
-// fork and execve. no_new_privs must be set (the sandbox sets it).
-func Load(opt Options) error {
+// fork and execve. no_new_privs must be set (the sandbox sets it). With opt.Notify it returns the
+// listener descriptor (close-on-exec), which the caller hands to the supervisor and closes: a
+// command holding it could answer its own notifications and let a refused call through.
+func Load(opt Options) (notify int, err error) {
 	f, err := Build(opt)
 	if err != nil {
-		return err
+		return -1, err
 	}
 	defer f.Release()
-	return f.Load()
+	if err := f.Load(); err != nil {
+		return -1, err
+	}
+	if !opt.Notify {
+		return -1, nil
+	}
+	fd, err := f.GetNotifFd()
+	if err != nil {
+		return -1, fmt.Errorf("notification descriptor: %w", err)
+	}
+	unix.CloseOnExec(int(fd))
+	return int(fd), nil
 }
 
 var opNames = map[Op]string{Eq: "==", Ne: "!=", Gt: ">"}
@@ -158,6 +179,9 @@ func Render() string {
 			net += " [own namespaces]"
 		case HostNS:
 			net += " [host namespaces]"
+		}
+		if slices.ContainsFunc(r.Syscalls, func(n string) bool { return isReported(n, r.Action) }) {
+			net += " [reported]"
 		}
 		fmt.Fprintf(&b, "%s%s%s: %s  # %s\n", r.Action, net, renderConds(r.Conds),
 			strings.Join(r.Syscalls, " "), r.Why)

@@ -84,7 +84,7 @@ func child(mode string) {
 		}
 		all = append(all, p)
 	}
-	if err := Load(Options{Network: mode == "inet", HostNamespaces: mode == "host"}); err != nil {
+	if _, err := Load(Options{Network: mode == "inet", HostNamespaces: mode == "host"}); err != nil {
 		os.Stdout.WriteString("load: " + err.Error())
 		os.Exit(3)
 	}
