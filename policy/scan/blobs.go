@@ -3,7 +3,6 @@ package scan
 import (
 	"encoding/base64"
 	"encoding/hex"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -25,7 +24,7 @@ var b64Alphabet = func() (t [256]bool) {
 	return
 }()
 
-var reDecodedCmd = regexp.MustCompile(`(?i)\b(?:curl|wget|bash|sh\s+-c|zsh|powershell|iex|eval|exec|nc\s+-e|chmod|rm\s+-rf|python[0-9.]*\s+-c|osascript|base64)\b|/dev/tcp/|/bin/|https?://|\bimport\s+(?:os|subprocess|socket)\b|\bsubprocess\.|\bos\.system\b|\brequire\(\s*["']child_process`)
+var reDecodedCmd = lazyRegexp(`(?i)\b(?:curl|wget|bash|sh\s+-c|zsh|powershell|iex|eval|exec|nc\s+-e|chmod|rm\s+-rf|python[0-9.]*\s+-c|osascript|base64)\b|/dev/tcp/|/bin/|https?://|\bimport\s+(?:os|subprocess|socket)\b|\bsubprocess\.|\bos\.system\b|\brequire\(\s*["']child_process`)
 
 // blobPass finds runs of the base64 alphabet (and hex, a subset) and \xNN escape runs.
 func (c *fileCtx) blobPass() {

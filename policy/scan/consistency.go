@@ -1,7 +1,6 @@
 package scan
 
 import (
-	"regexp"
 	"strings"
 	"sync"
 
@@ -117,8 +116,8 @@ func (mi *manifestInfo) undeclaredWrite(t string) string {
 }
 
 var (
-	reNetUse  = regexp.MustCompile(`\b(?:requests|httpx)\.(?:get|post|put|patch|delete|head|request|Session|Client|AsyncClient|stream)\s*\(|\burlopen\s*\(|\burllib\.request\b|\bhttp\.client\.HTTPS?Connection\b|\baiohttp\.ClientSession\b|(?:^|[^\w.])fetch\s*\(\s*["'` + "`" + `\w]|\baxios(?:\.\w+)?\s*\(|\bsocket\.(?:socket|create_connection)\s*\(|\bnet\.(?:Dial|DialTimeout|Listen)\s*\(|\bhttp\.(?:Get|Post|Head|NewRequest|NewRequestWithContext)\s*\(|\bhttps?\.(?:get|request)\s*\(|(?:^|[\s;&|("'])(?:curl|wget)\s|\b(?:nc|ncat|netcat|telnet)\s+-?[\w.-]+\s+\d+|\bnew\s+WebSocket\s*\(|\bXMLHttpRequest\b|\bInvoke-(?:WebRequest|RestMethod)\b|\bNet::HTTP\b|\bURI\.open\b`)
-	reURLHost = regexp.MustCompile(`(?i)\b(?:https?|wss?)://([a-z0-9.-]+)(?::(\d+))?`)
+	reNetUse  = lazyRegexp(`\b(?:requests|httpx)\.(?:get|post|put|patch|delete|head|request|Session|Client|AsyncClient|stream)\s*\(|\burlopen\s*\(|\burllib\.request\b|\bhttp\.client\.HTTPS?Connection\b|\baiohttp\.ClientSession\b|(?:^|[^\w.])fetch\s*\(\s*["'` + "`" + `\w]|\baxios(?:\.\w+)?\s*\(|\bsocket\.(?:socket|create_connection)\s*\(|\bnet\.(?:Dial|DialTimeout|Listen)\s*\(|\bhttp\.(?:Get|Post|Head|NewRequest|NewRequestWithContext)\s*\(|\bhttps?\.(?:get|request)\s*\(|(?:^|[\s;&|("'])(?:curl|wget)\s|\b(?:nc|ncat|netcat|telnet)\s+-?[\w.-]+\s+\d+|\bnew\s+WebSocket\s*\(|\bXMLHttpRequest\b|\bInvoke-(?:WebRequest|RestMethod)\b|\bNet::HTTP\b|\bURI\.open\b`)
+	reURLHost = lazyRegexp(`(?i)\b(?:https?|wss?)://([a-z0-9.-]+)(?::(\d+))?`)
 )
 
 // network compares network use with network.allow (CONS-002, -003). The first use in a file is
@@ -243,7 +242,7 @@ func pathSegmentIndex(s, rel string) int {
 	}
 }
 
-var reDotEnv = regexp.MustCompile(`(?:^|[/"'\s(=` + "`" + `])\.env(?:\.(?:local|production|prod|development|dev|staging))?(?:$|["'\s)/` + "`" + `,;])|\bload_dotenv\s*\(|\bdotenv\.config\s*\(|\brequire\(\s*["']dotenv|\bfrom\s+dotenv\s+import\b|\bimport\s+["']dotenv/config|\bgodotenv\.Load\s*\(|\bDotenv\.load\b`)
+var reDotEnv = lazyRegexp(`(?:^|[/"'\s(=` + "`" + `])\.env(?:\.(?:local|production|prod|development|dev|staging))?(?:$|["'\s)/` + "`" + `,;])|\bload_dotenv\s*\(|\bdotenv\.config\s*\(|\brequire\(\s*["']dotenv|\bfrom\s+dotenv\s+import\b|\bimport\s+["']dotenv/config|\bgodotenv\.Load\s*\(|\bDotenv\.load\b`)
 
 // dotEnv finds code that reads .env files the manifest does not ask for (CONS-005).
 func dotEnv(c *fileCtx, u unit) {

@@ -3,7 +3,6 @@ package scan
 import (
 	"maps"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -13,33 +12,33 @@ import (
 // password-protected archives that antivirus cannot open.
 
 var (
-	reDownloader = regexp.MustCompile(`(?i)(?:^|[^\w.-])(?:curl|wget|iwr|irm|invoke-webrequest|invoke-restmethod)(?:\.exe)?\b`)
-	reDecoder    = regexp.MustCompile(`(?i)\bbase64\b[^|]*?\s(?:-d|-D|--decode|-di|-id)\b|\bopenssl\b[^|]*\bbase64\b[^|]*\s-d\b|\bopenssl\b[^|]*\s-d\b[^|]*\bbase64\b|\bxxd\b[^|]*\s-r\b|\bcertutil\b[^|]*-decode\b`)
+	reDownloader = lazyRegexp(`(?i)(?:^|[^\w.-])(?:curl|wget|iwr|irm|invoke-webrequest|invoke-restmethod)(?:\.exe)?\b`)
+	reDecoder    = lazyRegexp(`(?i)\bbase64\b[^|]*?\s(?:-d|-D|--decode|-di|-id)\b|\bopenssl\b[^|]*\bbase64\b[^|]*\s-d\b|\bopenssl\b[^|]*\s-d\b[^|]*\bbase64\b|\bxxd\b[^|]*\s-r\b|\bcertutil\b[^|]*-decode\b`)
 	// An evaluator in front of a command substitution or process substitution of a download.
-	reSubstDownload = regexp.MustCompile(`(?i)(?:\b(?:ba|z|k|da|fi)?sh\s+-c|\beval|\bsource|\bexec|\bpython[0-9.]*\s+-c|(?:^|[\s;&|(])\.)\s+["']?(?:\$\(|` + "`" + `)\s*(?:curl|wget)\b|(?:\b(?:ba|z|k|da)?sh|\bsource|(?:^|[\s;&|(])\.)\s+<\(\s*(?:curl|wget)\b`)
-	reSubstDecode   = regexp.MustCompile(`(?i)(?:\b(?:ba|z|k|da|fi)?sh\s+-c|\beval)\s+["']?(?:\$\(|` + "`" + `)[^)` + "`" + `]*\bbase64\b[^)` + "`" + `]*\s(?:-d|-D|--decode)\b`)
+	reSubstDownload = lazyRegexp(`(?i)(?:\b(?:ba|z|k|da|fi)?sh\s+-c|\beval|\bsource|\bexec|\bpython[0-9.]*\s+-c|(?:^|[\s;&|(])\.)\s+["']?(?:\$\(|` + "`" + `)\s*(?:curl|wget)\b|(?:\b(?:ba|z|k|da)?sh|\bsource|(?:^|[\s;&|(])\.)\s+<\(\s*(?:curl|wget)\b`)
+	reSubstDecode   = lazyRegexp(`(?i)(?:\b(?:ba|z|k|da|fi)?sh\s+-c|\beval)\s+["']?(?:\$\(|` + "`" + `)[^)` + "`" + `]*\bbase64\b[^)` + "`" + `]*\s(?:-d|-D|--decode)\b`)
 
-	reEvalCall         = regexp.MustCompile(`(?:\bexec|\beval|\bnew\s+Function|\bFunction)\s*\(`)
-	reDecodedData      = regexp.MustCompile(`(?i)\b(?:b64decode|b32decode|b16decode|a85decode|b85decode|decodebytes|decodestring|unhexlify|fromhex|base64_decode|decode64|gzinflate|str_rot13)\s*\(|\bzlib\.decompress\s*\(|\bmarshal\.loads\s*\(|\batob\s*\(|\bBuffer\.from\([^)]*["'](?:base64|hex)["']|\bcodecs\.decode\([^)]*["'](?:rot13|rot_13|hex|base64)`)
-	reShellEvalDecoded = regexp.MustCompile(`(?i)\beval\b.{0,200}?\bbase64\b[^|]*?\s(?:-d|-D|--decode)\b`)
-	reFetch            = regexp.MustCompile(`(?i)\b(?:requests|httpx|session|client)\.(?:get|post|request)\s*\(|\burlopen\s*\(|\burllib\.request\b|\burllib2\b|\bfetch\s*\(|\baxios(?:\.\w+)?\s*\(|\bhttps?\.get\s*\(|\bgot\s*\(|\bhttp\.(?:Get|Post)\s*\(|\burlretrieve\s*\(|\bDownloadString\b|\bNet\.WebClient\b|\bInvoke-(?:WebRequest|RestMethod)\b|\bOpen-URI\b|\bURI\.open\b`)
-	reShellExec        = regexp.MustCompile(`(?i)\bos\.(?:system|popen)\s*\(|\bsubprocess\.\w+\s*\(.*\bshell\s*=\s*True|\bchild_process\b.*\bexec(?:Sync)?\s*\(|\bexecSync\s*\(|\bexec\.Command(?:Context)?\([^)]*"(?:ba|z|da)?sh"\s*,\s*"-c"|\bRuntime\.getRuntime\(\)\.exec\s*\(|(?:^|[^\w.])system\s*\(|(?:^|[^\w.])popen\s*\(|\bcommands\.getoutput\s*\(|\bshell_exec\s*\(|\bpassthru\s*\(`)
-	reCurlWget         = regexp.MustCompile(`(?i)\b(?:curl|wget|iwr|irm)\b`)
+	reEvalCall         = lazyRegexp(`(?:\bexec|\beval|\bnew\s+Function|\bFunction)\s*\(`)
+	reDecodedData      = lazyRegexp(`(?i)\b(?:b64decode|b32decode|b16decode|a85decode|b85decode|decodebytes|decodestring|unhexlify|fromhex|base64_decode|decode64|gzinflate|str_rot13)\s*\(|\bzlib\.decompress\s*\(|\bmarshal\.loads\s*\(|\batob\s*\(|\bBuffer\.from\([^)]*["'](?:base64|hex)["']|\bcodecs\.decode\([^)]*["'](?:rot13|rot_13|hex|base64)`)
+	reShellEvalDecoded = lazyRegexp(`(?i)\beval\b.{0,200}?\bbase64\b[^|]*?\s(?:-d|-D|--decode)\b`)
+	reFetch            = lazyRegexp(`(?i)\b(?:requests|httpx|session|client)\.(?:get|post|request)\s*\(|\burlopen\s*\(|\burllib\.request\b|\burllib2\b|\bfetch\s*\(|\baxios(?:\.\w+)?\s*\(|\bhttps?\.get\s*\(|\bgot\s*\(|\bhttp\.(?:Get|Post)\s*\(|\burlretrieve\s*\(|\bDownloadString\b|\bNet\.WebClient\b|\bInvoke-(?:WebRequest|RestMethod)\b|\bOpen-URI\b|\bURI\.open\b`)
+	reShellExec        = lazyRegexp(`(?i)\bos\.(?:system|popen)\s*\(|\bsubprocess\.\w+\s*\(.*\bshell\s*=\s*True|\bchild_process\b.*\bexec(?:Sync)?\s*\(|\bexecSync\s*\(|\bexec\.Command(?:Context)?\([^)]*"(?:ba|z|da)?sh"\s*,\s*"-c"|\bRuntime\.getRuntime\(\)\.exec\s*\(|(?:^|[^\w.])system\s*\(|(?:^|[^\w.])popen\s*\(|\bcommands\.getoutput\s*\(|\bshell_exec\s*\(|\bpassthru\s*\(`)
+	reCurlWget         = lazyRegexp(`(?i)\b(?:curl|wget|iwr|irm)\b`)
 
-	reReverseShell = regexp.MustCompile(`(?i)/dev/(?:tcp|udp)/[^\s/]+/\S+|\b(?:nc|ncat|netcat)\b[^|;&\n]*\s-[a-z]*[ec][a-z]*\s+\S*(?:sh|bash|cmd(?:\.exe)?|powershell)\b|\bsocat\b.*\bexec:|\bos\.dup2\(\s*\w+\.fileno\(\)|\bpty\.spawn\(\s*["'](?:/bin/)?(?:ba|z)?sh`)
+	reReverseShell = lazyRegexp(`(?i)/dev/(?:tcp|udp)/[^\s/]+/\S+|\b(?:nc|ncat|netcat)\b[^|;&\n]*\s-[a-z]*[ec][a-z]*\s+\S*(?:sh|bash|cmd(?:\.exe)?|powershell)\b|\bsocat\b.*\bexec:|\bos\.dup2\(\s*\w+\.fileno\(\)|\bpty\.spawn\(\s*["'](?:/bin/)?(?:ba|z)?sh`)
 
-	rePasswordArchive = regexp.MustCompile(`\bunzip\b[^|;&\n]*\s-P\s*["']?[^\s"'-]|\b7z[az]?\b[^|;&\n]*\s-p[^\s-]|\bunrar\b[^|;&\n]*\s-p[^\s-]|\bextract(?:all)?\s*\([^)]*\bpwd\s*=|\.setpassword\s*\(|(?i:expand-7zip\b.*-password\b)`)
+	rePasswordArchive = lazyRegexp(`\bunzip\b[^|;&\n]*\s-P\s*["']?[^\s"'-]|\b7z[az]?\b[^|;&\n]*\s-p[^\s-]|\bunrar\b[^|;&\n]*\s-p[^\s-]|\bextract(?:all)?\s*\([^)]*\bpwd\s*=|\.setpassword\s*\(|(?i:expand-7zip\b.*-password\b)`)
 
-	reChmodShell = regexp.MustCompile(`\bchmod\s+(?:-[A-Za-z]+\s+)*([ugoa]*\+[rwxXst]*x[rwxXst]*|[0-7]{3,4})\s+["']?([^\s;&|"')]+)`)
-	reChmodCall  = regexp.MustCompile(`\b(?:os\.chmod|chmodSync|chmod|os\.Chmod|File\.chmod)\s*\(\s*([^,]+?)\s*,\s*([^)]+)\)`)
+	reChmodShell = lazyRegexp(`\bchmod\s+(?:-[A-Za-z]+\s+)*([ugoa]*\+[rwxXst]*x[rwxXst]*|[0-7]{3,4})\s+["']?([^\s;&|"')]+)`)
+	reChmodCall  = lazyRegexp(`\b(?:os\.chmod|chmodSync|chmod|os\.Chmod|File\.chmod)\s*\(\s*([^,]+?)\s*,\s*([^)]+)\)`)
 
-	reCurlOut    = regexp.MustCompile(`\bcurl\b.*?(?:\s-[a-zA-Z]*o\s*|\s--output[=\s]+)["']?([^\s;&|"')]+)`)
-	reCurlRemote = regexp.MustCompile(`\bcurl\b.*?\s-[a-zA-Z]*O[a-zA-Z]*\s(?:.*?\s)?["']?(https?://[^\s;&|"')]+)`)
-	reWgetOut    = regexp.MustCompile(`\bwget\b.*?(?:\s-[a-zA-Z]*O\s*|\s--output-document[=\s]+)["']?([^\s;&|"')]+)`)
-	reWgetURL    = regexp.MustCompile(`\bwget\b(?:\s+-[^\s]+)*\s+["']?(https?://[^\s;&|"')]+)`)
-	reRetrieve   = regexp.MustCompile(`\burlretrieve\s*\(\s*[^,]+,\s*([^),]+)|-OutFile\s+["']?([^\s"';)]+)|\bDownloadFile\s*\(\s*[^,]+,\s*([^)]+)\)`)
-	reAssign     = regexp.MustCompile(`^\s*(?:export\s+|local\s+|readonly\s+|declare\s+(?:-\w+\s+)*|const\s+|let\s+|var\s+|my\s+)?\$?([A-Za-z_]\w*)\s*(?::=|=)\s*(.+?)\s*;?\s*$`)
-	reWithAs     = regexp.MustCompile(`\bas\s+([A-Za-z_]\w*)\s*:`)
+	reCurlOut    = lazyRegexp(`\bcurl\b.*?(?:\s-[a-zA-Z]*o\s*|\s--output[=\s]+)["']?([^\s;&|"')]+)`)
+	reCurlRemote = lazyRegexp(`\bcurl\b.*?\s-[a-zA-Z]*O[a-zA-Z]*\s(?:.*?\s)?["']?(https?://[^\s;&|"')]+)`)
+	reWgetOut    = lazyRegexp(`\bwget\b.*?(?:\s-[a-zA-Z]*O\s*|\s--output-document[=\s]+)["']?([^\s;&|"')]+)`)
+	reWgetURL    = lazyRegexp(`\bwget\b(?:\s+-[^\s]+)*\s+["']?(https?://[^\s;&|"')]+)`)
+	reRetrieve   = lazyRegexp(`\burlretrieve\s*\(\s*[^,]+,\s*([^),]+)|-OutFile\s+["']?([^\s"';)]+)|\bDownloadFile\s*\(\s*[^,]+,\s*([^)]+)\)`)
+	reAssign     = lazyRegexp(`^\s*(?:export\s+|local\s+|readonly\s+|declare\s+(?:-\w+\s+)*|const\s+|let\s+|var\s+|my\s+)?\$?([A-Za-z_]\w*)\s*(?::=|=)\s*(.+?)\s*;?\s*$`)
+	reWithAs     = lazyRegexp(`\bas\s+([A-Za-z_]\w*)\s*:`)
 )
 
 // downloadExec finds download or decode pipelines that end in a shell, and shells evaluating the
@@ -130,7 +129,7 @@ func splitPipes(s string) []string {
 
 var shells = setOf("sh", "bash", "zsh", "dash", "ksh", "fish", "ash", "mksh", "tcsh", "csh", "iex", "invoke-expression")
 
-var reInterp = regexp.MustCompile(`^(?i:python[0-9.]*|perl|ruby|node|php|osascript|pwsh|powershell(?:\.exe)?)$`)
+var reInterp = lazyRegexp(`^(?i:python[0-9.]*|perl|ruby|node|php|osascript|pwsh|powershell(?:\.exe)?)$`)
 
 // shellSink reports whether a pipeline stage runs what it reads as code, and names it.
 func shellSink(seg string) (string, bool) {
@@ -424,5 +423,5 @@ func loaderHook(c *fileCtx, u unit) {
 
 var (
 	reLoaderNames = envNames(`LD_PRELOAD|LD_AUDIT|DYLD_INSERT_LIBRARIES|BASH_ENV|PYTHONSTARTUP|PERL5OPT|RUBYOPT|GIT_SSH_COMMAND|PROMPT_COMMAND|NODE_OPTIONS`, false)
-	reNodeRequire = regexp.MustCompile(`(?:--require|-r\s|--import|--loader|--experimental-loader)`)
+	reNodeRequire = lazyRegexp(`(?:--require|-r\s|--import|--loader|--experimental-loader)`)
 )

@@ -1,7 +1,6 @@
 package scan
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -82,8 +81,8 @@ func chatWebhook(c *fileCtx, u unit) {
 }
 
 var (
-	reURLIP  = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://(?:[^/@\s"']*@)?(\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?(?:[/\s"'?#)\]>,;|]|$)`)
-	reToolIP = regexp.MustCompile(`(?i)\b(?:curl|wget|nc|ncat|netcat|telnet|ssh|scp|iwr|irm)\b[^|;&\n]*?(?:^|\s|["'@])(\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?(?:[/\s"':|;&)]|$)`)
+	reURLIP  = lazyRegexp(`(?i)\b[a-z][a-z0-9+.-]*://(?:[^/@\s"']*@)?(\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?(?:[/\s"'?#)\]>,;|]|$)`)
+	reToolIP = lazyRegexp(`(?i)\b(?:curl|wget|nc|ncat|netcat|telnet|ssh|scp|iwr|irm)\b[^|;&\n]*?(?:^|\s|["'@])(\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?(?:[/\s"':|;&)]|$)`)
 )
 
 // bareIP finds URLs and downloads addressed to an IP literal (EXFIL-003). Loopback and the
@@ -92,7 +91,7 @@ func bareIP(c *fileCtx, u unit) {
 	if !hasDottedQuad(u.text) {
 		return
 	}
-	for _, re := range []*regexp.Regexp{reURLIP, reToolIP} {
+	for _, re := range []*lazyRE{reURLIP, reToolIP} {
 		for _, m := range re.FindAllStringSubmatch(u.text, 4) {
 			if ip := m[1]; validPublicish(ip) {
 				c.add(ruleBareIP, u.line, strings.TrimRight(m[0], " \t\"'|;&)]>,"), ip)
@@ -117,12 +116,12 @@ func validPublicish(ip string) bool {
 }
 
 var (
-	reSensitivePath = regexp.MustCompile(`(?i)(?:^|[/~"'\s=@(:])(?:\.ssh(?:/|\b)|\.aws(?:/|\b)|\.gnupg\b|\.kube/config|\.netrc\b|\.npmrc\b|\.pypirc\b|\.git-credentials\b|\.docker/config\.json|\.config/gcloud|\.config/gh\b|\.azure\b|\.env(?:\.local|\.production)?(?:$|[^\w.-])|\.bash_history|\.zsh_history|\.claude(?:\.json|/)|\.openclaw/|\.clawdbot/|/etc/shadow|/etc/passwd|id_rsa|id_ed25519|id_ecdsa|id_dsa|Login Data|key4\.db|logins\.json|wallet\.dat|exodus\.wallet|\.config/solana|Keychains/)`)
-	reCurlUpload    = regexp.MustCompile(`(?i)\bcurl\b.*?(?:\s(?:-d|--data(?:-binary|-raw|-urlencode|-ascii)?|-F|--form)\s*["']?(?:[\w.-]+=)?@|\s(?:-T|--upload-file)[=\s]*)["']?([^\s"';|&)]+)`)
-	reWgetUpload    = regexp.MustCompile(`(?i)\bwget\b.*?--(?:post|body)-file[=\s]["']?([^\s"';|&)]+)`)
-	rePipeToNet     = regexp.MustCompile(`(?i)\b(?:cat|tar|zip|base64|gzip)\b([^|]*)\|\s*(?:nc|ncat|netcat|curl|wget)\b`)
-	reNetRedirectIn = regexp.MustCompile(`(?i)\b(?:nc|ncat|netcat)\b[^<|;]*<\s*["']?([^\s"';|&)]+)`)
-	reCodePost      = regexp.MustCompile(`(?i)\b(?:requests|httpx|session|client|axios)\.(?:post|put|patch)\s*\(|\bfetch\s*\(.*\bmethod\s*:\s*["'](?:POST|PUT)|\burlopen\s*\(.*\bdata\s*=|\bhttp\.Post\s*\(|\bscp\b.*\s\S+:\S*\s*$|\brsync\b.*\s\S+@\S+:`)
+	reSensitivePath = lazyRegexp(`(?i)(?:^|[/~"'\s=@(:])(?:\.ssh(?:/|\b)|\.aws(?:/|\b)|\.gnupg\b|\.kube/config|\.netrc\b|\.npmrc\b|\.pypirc\b|\.git-credentials\b|\.docker/config\.json|\.config/gcloud|\.config/gh\b|\.azure\b|\.env(?:\.local|\.production)?(?:$|[^\w.-])|\.bash_history|\.zsh_history|\.claude(?:\.json|/)|\.openclaw/|\.clawdbot/|/etc/shadow|/etc/passwd|id_rsa|id_ed25519|id_ecdsa|id_dsa|Login Data|key4\.db|logins\.json|wallet\.dat|exodus\.wallet|\.config/solana|Keychains/)`)
+	reCurlUpload    = lazyRegexp(`(?i)\bcurl\b.*?(?:\s(?:-d|--data(?:-binary|-raw|-urlencode|-ascii)?|-F|--form)\s*["']?(?:[\w.-]+=)?@|\s(?:-T|--upload-file)[=\s]*)["']?([^\s"';|&)]+)`)
+	reWgetUpload    = lazyRegexp(`(?i)\bwget\b.*?--(?:post|body)-file[=\s]["']?([^\s"';|&)]+)`)
+	rePipeToNet     = lazyRegexp(`(?i)\b(?:cat|tar|zip|base64|gzip)\b([^|]*)\|\s*(?:nc|ncat|netcat|curl|wget)\b`)
+	reNetRedirectIn = lazyRegexp(`(?i)\b(?:nc|ncat|netcat)\b[^<|;]*<\s*["']?([^\s"';|&)]+)`)
+	reCodePost      = lazyRegexp(`(?i)\b(?:requests|httpx|session|client|axios)\.(?:post|put|patch)\s*\(|\bfetch\s*\(.*\bmethod\s*:\s*["'](?:POST|PUT)|\burlopen\s*\(.*\bdata\s*=|\bhttp\.Post\s*\(|\bscp\b.*\s\S+:\S*\s*$|\brsync\b.*\s\S+@\S+:`)
 )
 
 // uploadSecret finds credential files sent over the network (EXFIL-004).
@@ -133,7 +132,7 @@ func uploadSecret(c *fileCtx, u unit) {
 		"wallet", "solana", "Keychains") {
 		return
 	}
-	for _, re := range []*regexp.Regexp{reCurlUpload, reWgetUpload, rePipeToNet, reNetRedirectIn} {
+	for _, re := range []*lazyRE{reCurlUpload, reWgetUpload, rePipeToNet, reNetRedirectIn} {
 		if m := re.FindStringSubmatch(t); m != nil && reSensitivePath.MatchString(" "+m[1]) {
 			c.add(ruleUploadSecret, u.line, m[0], "sends "+strings.TrimSpace(m[1]))
 			return

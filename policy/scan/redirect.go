@@ -1,7 +1,6 @@
 package scan
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -11,7 +10,7 @@ import (
 
 // envSetter is one syntax for setting a variable; name and value are submatches.
 type envSetter struct {
-	re          *regexp.Regexp
+	re          *lazyRE
 	name, value int
 }
 
@@ -23,7 +22,7 @@ func envNames(names string, fold bool) []envSetter {
 	}
 	n := "(" + names + ")"
 	mk := func(expr string) envSetter {
-		return envSetter{re: regexp.MustCompile(f + expr), name: 1, value: 2}
+		return envSetter{re: lazyRegexp(f + expr), name: 1, value: 2}
 	}
 	return []envSetter{
 		// shell, dotenv, docker -e, env VAR=x cmd
@@ -74,9 +73,9 @@ func setsEnv(s string, setters []envSetter) (name, value, excerpt string, ok boo
 
 var (
 	reBaseURLNames = envNames(`ANTHROPIC_BASE_URL|ANTHROPIC_API_URL|ANTHROPIC_BEDROCK_BASE_URL|ANTHROPIC_VERTEX_BASE_URL|OPENAI_BASE_URL|OPENAI_API_BASE|OPENAI_API_HOST|GOOGLE_GEMINI_BASE_URL|GEMINI_BASE_URL|GEMINI_API_BASE`, false)
-	reSDKBase      = regexp.MustCompile(`\b(?:openai|anthropic)\.(?:api_base|base_url)\s*=\s*["']`)
+	reSDKBase      = lazyRegexp(`\b(?:openai|anthropic)\.(?:api_base|base_url)\s*=\s*["']`)
 	reProxyNames   = envNames(`HTTPS?_PROXY|ALL_PROXY|FTP_PROXY`, true)
-	reProxyConfig  = regexp.MustCompile(`(?i)\bgit\s+config\s+(?:--\w+\s+)*https?\.proxy\s+["']?[^\s-]|\bnpm\s+config\s+set\s+(?:https-)?proxy\s+\S|\bnetworksetup\s+-setwebproxy\b`)
+	reProxyConfig  = lazyRegexp(`(?i)\bgit\s+config\s+(?:--\w+\s+)*https?\.proxy\s+["']?[^\s-]|\bnpm\s+config\s+set\s+(?:https-)?proxy\s+\S|\bnetworksetup\s+-setwebproxy\b`)
 )
 
 // apiBaseURL finds model API base URLs being set (REDIR-001).
@@ -102,12 +101,12 @@ func proxyVar(c *fileCtx, u unit) {
 }
 
 var (
-	reCronCmd    = regexp.MustCompile(`\|\s*(?:sudo\s+)?crontab\b|\bcrontab\s+(?:-u\s+\S+\s+)?-\s*(?:$|[;&|)"'])|\bcrontab\s+(?:-u\s+\S+\s+)?["']?(?:[$~/.]|\w+\.\w)[^\s;&|]*|["']crontab["']\s*,\s*["'](?:-|[^\-"'][^"']*)["']|\bCronTab\s*\(`)
-	reSystemd    = regexp.MustCompile(`\bsystemctl\s+(?:--user\s+|--now\s+|--global\s+)*(?:enable|link|reenable|preset)\b|["']systemctl["']\s*,\s*(?:["']--user["']\s*,\s*)?["'](?:enable|link)["']|\bloginctl\s+enable-linger\b`)
-	reAutostart  = regexp.MustCompile(`(?i)\blaunchctl\s+(?:load|bootstrap|submit|enable)\b|\bschtasks(?:\.exe)?\b.*\s/create\b|\breg(?:\.exe)?\s+add\b.*\\CurrentVersion\\Run|\bNew-ItemProperty\b.*\\CurrentVersion\\Run|\bmake\s+(?:new\s+)?login\s+item\b`)
-	reHooksPath  = regexp.MustCompile(`(?i)\bgit\s+(?:-C\s+\S+\s+)?config\s+(?:--(?:global|local|system|worktree)\s+)?core\.hooksPath\s+["']?[^\s\-"']|\bgit\s+-c\s+core\.hooksPath=|["']core\.hooksPath["']\s*,\s*["'][^"']`)
-	reAgentHook  = regexp.MustCompile(`["'](SessionStart|SessionEnd|UserPromptSubmit|PreToolUse|PostToolUse|PreCompact|SubagentStop)["']`)
-	reFolderOpen = regexp.MustCompile(`(?i)["']?runOn["']?\s*:\s*["']folderOpen["']`)
+	reCronCmd    = lazyRegexp(`\|\s*(?:sudo\s+)?crontab\b|\bcrontab\s+(?:-u\s+\S+\s+)?-\s*(?:$|[;&|)"'])|\bcrontab\s+(?:-u\s+\S+\s+)?["']?(?:[$~/.]|\w+\.\w)[^\s;&|]*|["']crontab["']\s*,\s*["'](?:-|[^\-"'][^"']*)["']|\bCronTab\s*\(`)
+	reSystemd    = lazyRegexp(`\bsystemctl\s+(?:--user\s+|--now\s+|--global\s+)*(?:enable|link|reenable|preset)\b|["']systemctl["']\s*,\s*(?:["']--user["']\s*,\s*)?["'](?:enable|link)["']|\bloginctl\s+enable-linger\b`)
+	reAutostart  = lazyRegexp(`(?i)\blaunchctl\s+(?:load|bootstrap|submit|enable)\b|\bschtasks(?:\.exe)?\b.*\s/create\b|\breg(?:\.exe)?\s+add\b.*\\CurrentVersion\\Run|\bNew-ItemProperty\b.*\\CurrentVersion\\Run|\bmake\s+(?:new\s+)?login\s+item\b`)
+	reHooksPath  = lazyRegexp(`(?i)\bgit\s+(?:-C\s+\S+\s+)?config\s+(?:--(?:global|local|system|worktree)\s+)?core\.hooksPath\s+["']?[^\s\-"']|\bgit\s+-c\s+core\.hooksPath=|["']core\.hooksPath["']\s*,\s*["'][^"']`)
+	reAgentHook  = lazyRegexp(`["'](SessionStart|SessionEnd|UserPromptSubmit|PreToolUse|PostToolUse|PreCompact|SubagentStop)["']`)
+	reFolderOpen = lazyRegexp(`(?i)["']?runOn["']?\s*:\s*["']folderOpen["']`)
 )
 
 // persistCommands finds commands that install something to run later (PERSIST-001 to -006).

@@ -2,7 +2,6 @@ package scan
 
 import (
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -13,16 +12,16 @@ import (
 
 var tokenRules = []struct {
 	id string
-	re *regexp.Regexp
+	re *lazyRE
 	// body is the submatch that must look random.
 	body int
 }{
-	{ruleAWSKey, regexp.MustCompile(`\b((?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16})\b`), 1},
-	{ruleGitHubToken, regexp.MustCompile(`\b(?:gh[pousr]_([A-Za-z0-9]{36,255})|github_pat_([A-Za-z0-9_]{60,255}))\b`), 0},
-	{ruleGitLabToken, regexp.MustCompile(`\bglpat-([A-Za-z0-9_-]{20,})`), 1},
-	{ruleSlackToken, regexp.MustCompile(`\bxox[baprse]-([0-9]{6,}-[A-Za-z0-9-]{8,})`), 1},
-	{ruleAnthropicKey, regexp.MustCompile(`\bsk-ant-(?:[a-z]+\d*-)?([A-Za-z0-9_-]{32,})`), 1},
-	{ruleOpenAIKey, regexp.MustCompile(`\bsk-(?:proj-|svcacct-|admin-|None-)?([A-Za-z0-9_-]{32,})`), 1},
+	{ruleAWSKey, lazyRegexp(`\b((?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16})\b`), 1},
+	{ruleGitHubToken, lazyRegexp(`\b(?:gh[pousr]_([A-Za-z0-9]{36,255})|github_pat_([A-Za-z0-9_]{60,255}))\b`), 0},
+	{ruleGitLabToken, lazyRegexp(`\bglpat-([A-Za-z0-9_-]{20,})`), 1},
+	{ruleSlackToken, lazyRegexp(`\bxox[baprse]-([0-9]{6,}-[A-Za-z0-9-]{8,})`), 1},
+	{ruleAnthropicKey, lazyRegexp(`\bsk-ant-(?:[a-z]+\d*-)?([A-Za-z0-9_-]{32,})`), 1},
+	{ruleOpenAIKey, lazyRegexp(`\bsk-(?:proj-|svcacct-|admin-|None-)?([A-Za-z0-9_-]{32,})`), 1},
 }
 
 // tokens finds provider tokens (CRED-001 to -006).
@@ -109,8 +108,8 @@ var (
 	// The regular expressions match the end of the name; the rest of it is read backwards, which is
 	// much cheaper than a pattern that could start a name at any position.
 	secretSuffix   = `(?i:_key|_token|_secret|_password|_passwd|_pwd|apikey|api-key|secretkey|accesskey|authtoken|accesstoken|privatekey|clientsecret|secret)`
-	reSecretQuoted = regexp.MustCompile(secretSuffix + `\b["']?\s*(?::=|=>|=|:)\s*[a-zA-Z]?["'` + "`" + `]([^"'` + "`" + `\s]{16,256})["'` + "`" + `]`)
-	reSecretBare   = regexp.MustCompile(`^\s*(?:export\s+)?[A-Za-z0-9_.-]*` + secretSuffix + `\s*[=:]\s*([^\s"'#]{16,256})\s*(?:#.*)?$`)
+	reSecretQuoted = lazyRegexp(secretSuffix + `\b["']?\s*(?::=|=>|=|:)\s*[a-zA-Z]?["'` + "`" + `]([^"'` + "`" + `\s]{16,256})["'` + "`" + `]`)
+	reSecretBare   = lazyRegexp(`^\s*(?:export\s+)?[A-Za-z0-9_.-]*` + secretSuffix + `\s*[=:]\s*([^\s"'#]{16,256})\s*(?:#.*)?$`)
 )
 
 // nameBefore extends the name that ends at end backwards from start over name characters.
@@ -126,7 +125,7 @@ func entropySecret(c *fileCtx, u unit) {
 	if !strings.ContainsAny(u.text, "=:") || !hasSecretShapedRun(u.text) {
 		return
 	}
-	for _, re := range []*regexp.Regexp{reSecretQuoted, reSecretBare} {
+	for _, re := range []*lazyRE{reSecretQuoted, reSecretBare} {
 		for _, m := range re.FindAllStringSubmatchIndex(u.text, 4) {
 			val := u.text[m[2]:m[3]]
 			start := m[0]
@@ -221,8 +220,8 @@ func randomSecret(v string) bool {
 }
 
 var (
-	rePrivateKey = regexp.MustCompile(`-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----`)
-	reKeyBody    = regexp.MustCompile(`[A-Za-z0-9+/=]{40,}`)
+	rePrivateKey = lazyRegexp(`-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----`)
+	reKeyBody    = lazyRegexp(`[A-Za-z0-9+/=]{40,}`)
 )
 
 // privateKey finds PEM private keys with a body (CRED-007); the marker alone, as a parser compares

@@ -1,7 +1,6 @@
 package scan
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -11,18 +10,18 @@ import (
 // did the rest. These rules read documentation, where that happens.
 
 var (
-	reSetupHeading = regexp.MustCompile(`(?i)\b(?:pre-?requisites?|requirements?|required|setup|set[- ]up|install(?:ation|ing)?|getting started|before (?:you|using|use)|dependencies|quick ?start|first run)\b`)
-	reBanner       = regexp.MustCompile(`(?i)\b(?:important|attention|warning|note)\b.{0,80}\b(?:required|must install|needed)\b`)
-	reDownloadRun  = regexp.MustCompile(`(?i)\b(?:download|get|grab|fetch|obtain)\b.{0,200}?\b(?:run|execute|launch|open|install|double[- ]click|extract|unzip|unpack)\b|\b(?:run|execute|launch|open|extract)\b.{0,80}?\b(?:download(?:ed)?|installer)\b`)
-	reExecFile     = regexp.MustCompile(`(?i)(?:https?://\S+|\b[\w.-]+)\.(?:exe|msi|dmg|pkg|zip|7z|rar|sh|ps1|bat|cmd|scr|appimage|deb|rpm|jar|command|tgz|tar\.gz|app)\b`)
-	reArchivePass  = regexp.MustCompile(`(?i)\b(?:password|passcode|passphrase|pass|pwd)\b\s*(?:is\s*)?[:=]\s*["'` + "`" + `*]*[^\s"'` + "`" + `)*]{2,}|\bpassword[- ]protected\s+(?:zip|archive|installer|rar|7z)\b|\b(?:zip|archive|rar|7z)\b[^.]{0,60}\bpassword\b`)
-	reArchiveWord  = regexp.MustCompile(`(?i)\b(?:zip|archive|extract|unzip|unpack|rar|7z|7-zip|winrar|installer)\b`)
-	reTerminal     = regexp.MustCompile(`(?i)\b(?:copy|paste|run|execute|enter|type)\b[^.!?]{0,80}?\b(?:in|into|on|from|using)\s+(?:a\s+|your\s+|the\s+)?(?:terminal|command[- ]line|shell|console|powershell|command prompt|cmd)\b|\b(?:ask|tell|instruct|have)\s+the\s+user\s+to\s+(?:copy|paste|run|execute|open)\b|\bopen\s+(?:a\s+|your\s+|the\s+)?terminal\b`)
-	reRiskyCmd     = regexp.MustCompile(`(?i)\b(?:curl|wget|iwr|irm|invoke-webrequest|invoke-restmethod|invoke-expression|iex|osascript|xattr)\b|\bbase64\b|/dev/tcp|powershell(?:\.exe)?\s+-(?:e|enc|encodedcommand)\b|chmod\s+\+x|\|\s*(?:sudo\s+)?(?:ba|z)?sh\b`)
-	reSendSecrets  = regexp.MustCompile(`(?i)\b` + sendVerbs + `\b[^.!?\n]{0,100}?` + secretThings + `|` + secretThings + `[^.!?\n]{0,100}?\b` + sendVerbs + `\b`)
-	reNegation     = regexp.MustCompile(`(?i)\b(?:never|don't|do not|must not|should not|shouldn't|avoid|not use|without|instead of|refuse)\b`)
-	reFence        = regexp.MustCompile("^\\s*(?:```|~~~)")
-	reHeading      = regexp.MustCompile(`^\s{0,3}(#{1,6})\s+(.*)$`)
+	reSetupHeading = lazyRegexp(`(?i)\b(?:pre-?requisites?|requirements?|required|setup|set[- ]up|install(?:ation|ing)?|getting started|before (?:you|using|use)|dependencies|quick ?start|first run)\b`)
+	reBanner       = lazyRegexp(`(?i)\b(?:important|attention|warning|note)\b.{0,80}\b(?:required|must install|needed)\b`)
+	reDownloadRun  = lazyRegexp(`(?i)\b(?:download|get|grab|fetch|obtain)\b.{0,200}?\b(?:run|execute|launch|open|install|double[- ]click|extract|unzip|unpack)\b|\b(?:run|execute|launch|open|extract)\b.{0,80}?\b(?:download(?:ed)?|installer)\b`)
+	reExecFile     = lazyRegexp(`(?i)(?:https?://\S+|\b[\w.-]+)\.(?:exe|msi|dmg|pkg|zip|7z|rar|sh|ps1|bat|cmd|scr|appimage|deb|rpm|jar|command|tgz|tar\.gz|app)\b`)
+	reArchivePass  = lazyRegexp(`(?i)\b(?:password|passcode|passphrase|pass|pwd)\b\s*(?:is\s*)?[:=]\s*["'` + "`" + `*]*[^\s"'` + "`" + `)*]{2,}|\bpassword[- ]protected\s+(?:zip|archive|installer|rar|7z)\b|\b(?:zip|archive|rar|7z)\b[^.]{0,60}\bpassword\b`)
+	reArchiveWord  = lazyRegexp(`(?i)\b(?:zip|archive|extract|unzip|unpack|rar|7z|7-zip|winrar|installer)\b`)
+	reTerminal     = lazyRegexp(`(?i)\b(?:copy|paste|run|execute|enter|type)\b[^.!?]{0,80}?\b(?:in|into|on|from|using)\s+(?:a\s+|your\s+|the\s+)?(?:terminal|command[- ]line|shell|console|powershell|command prompt|cmd)\b|\b(?:ask|tell|instruct|have)\s+the\s+user\s+to\s+(?:copy|paste|run|execute|open)\b|\bopen\s+(?:a\s+|your\s+|the\s+)?terminal\b`)
+	reRiskyCmd     = lazyRegexp(`(?i)\b(?:curl|wget|iwr|irm|invoke-webrequest|invoke-restmethod|invoke-expression|iex|osascript|xattr)\b|\bbase64\b|/dev/tcp|powershell(?:\.exe)?\s+-(?:e|enc|encodedcommand)\b|chmod\s+\+x|\|\s*(?:sudo\s+)?(?:ba|z)?sh\b`)
+	reSendSecrets  = lazyRegexp(`(?i)\b` + sendVerbs + `\b[^.!?\n]{0,100}?` + secretThings + `|` + secretThings + `[^.!?\n]{0,100}?\b` + sendVerbs + `\b`)
+	reNegation     = lazyRegexp(`(?i)\b(?:never|don't|do not|must not|should not|shouldn't|avoid|not use|without|instead of|refuse)\b`)
+	reFence        = lazyRegexp("^\\s*(?:```|~~~)")
+	reHeading      = lazyRegexp(`^\s{0,3}(#{1,6})\s+(.*)$`)
 )
 
 const (
@@ -168,7 +167,7 @@ func (c *fileCtx) followingCommand(i, from int, rest string) string {
 	return ""
 }
 
-var reDisable = regexp.MustCompile(`(?i)--dangerously-skip-permissions\b|--dangerously-bypass-approvals-and-sandbox\b|--yolo(?:$|[^\w-])|--trust-all-tools\b|--allow-all-tools\b|\bbypassPermissions\b|--permission-mode[=\s]+bypass|["']?enableAllProjectMcpServers["']?\s*:\s*true|\bspctl\s+--master-disable\b|\bxattr\b[^|;&\n]*(?:com\.apple\.quarantine|\s-c[r]?\s)|\bSet-MpPreference\b[^|;\n]*-Disable|\bAdd-MpPreference\b[^|;\n]*-Exclusion|\bsetenforce\s+0\b|\bcsrutil\s+disable\b|\bufw\s+disable\b|\b(?:disable|turn off|deactivate|bypass)\s+(?:your\s+|the\s+)?(?:antivirus|anti-virus|firewall|gatekeeper|windows defender|defender|smartscreen|system integrity protection|edr|endpoint protection|security software|real-?time protection)\b`)
+var reDisable = lazyRegexp(`(?i)--dangerously-skip-permissions\b|--dangerously-bypass-approvals-and-sandbox\b|--yolo(?:$|[^\w-])|--trust-all-tools\b|--allow-all-tools\b|\bbypassPermissions\b|--permission-mode[=\s]+bypass|["']?enableAllProjectMcpServers["']?\s*:\s*true|\bspctl\s+--master-disable\b|\bxattr\b[^|;&\n]*(?:com\.apple\.quarantine|\s-c[r]?\s)|\bSet-MpPreference\b[^|;\n]*-Disable|\bAdd-MpPreference\b[^|;\n]*-Exclusion|\bsetenforce\s+0\b|\bcsrutil\s+disable\b|\bufw\s+disable\b|\b(?:disable|turn off|deactivate|bypass)\s+(?:your\s+|the\s+)?(?:antivirus|anti-virus|firewall|gatekeeper|windows defender|defender|smartscreen|system integrity protection|edr|endpoint protection|security software|real-?time protection)\b`)
 
 // disableSafety finds instructions and commands that switch off the agent's permission prompts or
 // the system's protections (SOC-003); the s1ngularity payload ran `claude

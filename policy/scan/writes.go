@@ -1,7 +1,6 @@
 package scan
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -10,17 +9,17 @@ import (
 // the same file, so that `rc = os.path.expanduser("~/.bashrc")` … `open(rc, "a")` is seen.
 
 var (
-	reRedirect   = regexp.MustCompile(`(?:^|[^-=<>])>>?\s*("[^"]*"|'[^']*'|[^\s;|&<>()=]+)`)
-	reTee        = regexp.MustCompile(`\btee\s+((?:-[a-z-]+\s+)*)("[^"]*"|'[^']*'|[^\s;|&)]+)`)
-	reSedInPlace = regexp.MustCompile(`\bsed\s+(?:-[^\s]*\s+)*-i`)
-	reDDOut      = regexp.MustCompile(`\bdd\b.*\bof=("[^"]*"|'[^']*'|[^\s;|&)]+)`)
-	reOpenCall   = regexp.MustCompile(`(?:\b(?:io\.|codecs\.|os\.|fs\.)?f?open(?:Sync)?|\bFile\.open)\s*\(`)
-	reRecvOpen   = regexp.MustCompile(`\.open\s*\(\s*(?:mode\s*=\s*)?["'][wax]`)
-	reRecvWrite  = regexp.MustCompile(`\.(?:write_text|write_bytes|touch|symlink_to|mkdir)\s*\(`)
-	reArg0Write  = regexp.MustCompile(`\b(?:writeFile|writeFileSync|appendFile|appendFileSync|createWriteStream|outputFile|outputFileSync|outputJson|outputJsonSync|writeJson|writeJsonSync|file_put_contents|os\.WriteFile|os\.Create|os\.OpenFile|os\.Mkdir|os\.MkdirAll|ioutil\.WriteFile|os\.makedirs|os\.mkdir|File\.write|mkdirSync)\s*\(`)
-	reArg1Write  = regexp.MustCompile(`\b(?:copyFile|copyFileSync|rename|renameSync|symlink|symlinkSync|cpSync|os\.rename|os\.replace|os\.symlink|os\.link|shutil\.copy\w*|shutil\.move|os\.Rename|os\.Symlink|os\.Link)\s*\(`)
-	rePSWrite    = regexp.MustCompile(`(?i)\b(?:Set-Content|Add-Content|Out-File|New-Item|Copy-Item)\b[^|;]*?\s-(?:Path|FilePath|Destination)\s+("[^"]*"|'[^']*'|[^\s;|]+)`)
-	reWriteMode  = regexp.MustCompile(`[wax+]|O_WRONLY|O_RDWR|O_APPEND|O_CREAT`)
+	reRedirect   = lazyRegexp(`(?:^|[^-=<>])>>?\s*("[^"]*"|'[^']*'|[^\s;|&<>()=]+)`)
+	reTee        = lazyRegexp(`\btee\s+((?:-[a-z-]+\s+)*)("[^"]*"|'[^']*'|[^\s;|&)]+)`)
+	reSedInPlace = lazyRegexp(`\bsed\s+(?:-[^\s]*\s+)*-i`)
+	reDDOut      = lazyRegexp(`\bdd\b.*\bof=("[^"]*"|'[^']*'|[^\s;|&)]+)`)
+	reOpenCall   = lazyRegexp(`(?:\b(?:io\.|codecs\.|os\.|fs\.)?f?open(?:Sync)?|\bFile\.open)\s*\(`)
+	reRecvOpen   = lazyRegexp(`\.open\s*\(\s*(?:mode\s*=\s*)?["'][wax]`)
+	reRecvWrite  = lazyRegexp(`\.(?:write_text|write_bytes|touch|symlink_to|mkdir)\s*\(`)
+	reArg0Write  = lazyRegexp(`\b(?:writeFile|writeFileSync|appendFile|appendFileSync|createWriteStream|outputFile|outputFileSync|outputJson|outputJsonSync|writeJson|writeJsonSync|file_put_contents|os\.WriteFile|os\.Create|os\.OpenFile|os\.Mkdir|os\.MkdirAll|ioutil\.WriteFile|os\.makedirs|os\.mkdir|File\.write|mkdirSync)\s*\(`)
+	reArg1Write  = lazyRegexp(`\b(?:copyFile|copyFileSync|rename|renameSync|symlink|symlinkSync|cpSync|os\.rename|os\.replace|os\.symlink|os\.link|shutil\.copy\w*|shutil\.move|os\.Rename|os\.Symlink|os\.Link)\s*\(`)
+	rePSWrite    = lazyRegexp(`(?i)\b(?:Set-Content|Add-Content|Out-File|New-Item|Copy-Item)\b[^|;]*?\s-(?:Path|FilePath|Destination)\s+("[^"]*"|'[^']*'|[^\s;|]+)`)
+	reWriteMode  = lazyRegexp(`[wax+]|O_WRONLY|O_RDWR|O_APPEND|O_CREAT`)
 )
 
 var fileCommands = setOf("cp", "mv", "install", "ln", "rsync")
@@ -213,8 +212,8 @@ func receiverBefore(s string, dot int) string {
 }
 
 var (
-	reVarRef  = regexp.MustCompile(`\$\{(\w+)\}|\$(\w+)|\{(\w+)\}`)
-	reSlashes = regexp.MustCompile(`/{2,}`)
+	reVarRef  = lazyRegexp(`\$\{(\w+)\}|\$(\w+)|\{(\w+)\}`)
+	reSlashes = lazyRegexp(`/{2,}`)
 )
 
 // normTarget turns a written path expression into a plain path where it can: home directory forms
@@ -360,21 +359,21 @@ func (c *fileCtx) assignLines(name string) []int {
 var writePaths = []struct {
 	id   string
 	lits []string // one of these occurs in every path the expression matches
-	re   *regexp.Regexp
+	re   *lazyRE
 }{
-	{ruleAgentSettings, []string{".claude", ".codex", ".gemini", ".cursor", ".mcp.json", ".openclaw"}, regexp.MustCompile(`(?i)\.claude/settings(?:\.local)?\.json$|(?:^|/|~)\.claude\.json$|\.codex/config\.toml$|\.gemini/settings\.json$|\.cursor/(?:mcp|settings)\.json$|(?:^|/|~)\.mcp\.json$|\.openclaw/openclaw\.json$`)},
-	{ruleEtcHosts, []string{"hosts"}, regexp.MustCompile(`(?i)^(?:/private)?/etc/hosts$|\\etc\\hosts$`)},
-	{ruleShellRC, []string{"rc", "profile", "zlogin", "zshenv", "fish"}, regexp.MustCompile(`(?:^|/|~)\.(?:bashrc|bash_profile|bash_login|zshrc|zshenv|zprofile|zlogin|profile|kshrc|cshrc|tcshrc)$|/fish/config\.fish$`)},
-	{ruleCron, []string{"cron"}, regexp.MustCompile(`^/var/spool/cron|^/etc/cron`)},
-	{ruleSystemd, []string{"systemd"}, regexp.MustCompile(`systemd/user(?:/|$)|^/etc/systemd/|^/(?:usr/)?lib/systemd/`)},
-	{ruleAutostart, []string{"utostart", "Launch", "Startup"}, regexp.MustCompile(`(?i)\.config/autostart(?:/|$)|/etc/xdg/autostart|Library/Launch(?:Agents|Daemons)(?:/|$)|\\Start Menu\\Programs\\Startup`)},
-	{ruleGitHooks, []string{".git/hooks"}, regexp.MustCompile(`(?:^|/)\.git/hooks(?:/|$)`)},
-	{ruleFolderOpen, []string{"tasks.json"}, regexp.MustCompile(`(?:^|/)\.vscode/tasks\.json$`)},
-	{ruleAuthorizedKey, []string{"authorized_keys"}, regexp.MustCompile(`\.ssh/authorized_keys2?$`)},
-	{ruleAgentMemory, []string{".md", "skills", "agents", "commands", ".openclaw"}, regexp.MustCompile(`(?:^|/|~)(?:SOUL|MEMORY|HEARTBEAT|CLAUDE|AGENTS|GEMINI)\.md$|\.(?:claude|agents|codex|gemini)/(?:skills|agents|commands)(?:/|$)|\.openclaw(?:/|$)`)},
+	{ruleAgentSettings, []string{".claude", ".codex", ".gemini", ".cursor", ".mcp.json", ".openclaw"}, lazyRegexp(`(?i)\.claude/settings(?:\.local)?\.json$|(?:^|/|~)\.claude\.json$|\.codex/config\.toml$|\.gemini/settings\.json$|\.cursor/(?:mcp|settings)\.json$|(?:^|/|~)\.mcp\.json$|\.openclaw/openclaw\.json$`)},
+	{ruleEtcHosts, []string{"hosts"}, lazyRegexp(`(?i)^(?:/private)?/etc/hosts$|\\etc\\hosts$`)},
+	{ruleShellRC, []string{"rc", "profile", "zlogin", "zshenv", "fish"}, lazyRegexp(`(?:^|/|~)\.(?:bashrc|bash_profile|bash_login|zshrc|zshenv|zprofile|zlogin|profile|kshrc|cshrc|tcshrc)$|/fish/config\.fish$`)},
+	{ruleCron, []string{"cron"}, lazyRegexp(`^/var/spool/cron|^/etc/cron`)},
+	{ruleSystemd, []string{"systemd"}, lazyRegexp(`systemd/user(?:/|$)|^/etc/systemd/|^/(?:usr/)?lib/systemd/`)},
+	{ruleAutostart, []string{"utostart", "Launch", "Startup"}, lazyRegexp(`(?i)\.config/autostart(?:/|$)|/etc/xdg/autostart|Library/Launch(?:Agents|Daemons)(?:/|$)|\\Start Menu\\Programs\\Startup`)},
+	{ruleGitHooks, []string{".git/hooks"}, lazyRegexp(`(?:^|/)\.git/hooks(?:/|$)`)},
+	{ruleFolderOpen, []string{"tasks.json"}, lazyRegexp(`(?:^|/)\.vscode/tasks\.json$`)},
+	{ruleAuthorizedKey, []string{"authorized_keys"}, lazyRegexp(`\.ssh/authorized_keys2?$`)},
+	{ruleAgentMemory, []string{".md", "skills", "agents", "commands", ".openclaw"}, lazyRegexp(`(?:^|/|~)(?:SOUL|MEMORY|HEARTBEAT|CLAUDE|AGENTS|GEMINI)\.md$|\.(?:claude|agents|codex|gemini)/(?:skills|agents|commands)(?:/|$)|\.openclaw(?:/|$)`)},
 }
 
-var rePathSetup = regexp.MustCompile(`(?i)\bexport\s+PATH=|\bPATH=|\bfish_add_path\b|\bcompletion\b|\bsource\s+<\(`)
+var rePathSetup = lazyRegexp(`(?i)\bexport\s+PATH=|\bPATH=|\bfish_add_path\b|\bcompletion\b|\bsource\s+<\(`)
 
 // writes checks every write target of the unit against the paths above and, in code with a
 // manifest, against the paths the manifest declares (REDIR-003..005, PERSIST-001..008, CONS-006).

@@ -1,0 +1,46 @@
+package scan
+
+import (
+	"regexp"
+	"sync"
+)
+
+// lazyRE is a regular expression compiled the first time it is used. The scanner's ~90 patterns
+// take ~5 ms to compile, and skillrun starts its own binary three or four times for every command
+// (runc's init, the stage, the exec step) that never scans: compiled at package init, they cost
+// every command that much again each time.
+type lazyRE struct {
+	once sync.Once
+	expr string
+	re   *regexp.Regexp
+}
+
+func lazyRegexp(expr string) *lazyRE { return &lazyRE{expr: expr} }
+
+func (l *lazyRE) get() *regexp.Regexp {
+	l.once.Do(func() { l.re = regexp.MustCompile(l.expr) })
+	return l.re
+}
+
+func (l *lazyRE) MatchString(s string) bool      { return l.get().MatchString(s) }
+func (l *lazyRE) FindString(s string) string     { return l.get().FindString(s) }
+func (l *lazyRE) FindStringIndex(s string) []int { return l.get().FindStringIndex(s) }
+func (l *lazyRE) FindStringSubmatch(s string) []string {
+	return l.get().FindStringSubmatch(s)
+}
+func (l *lazyRE) FindAllStringIndex(s string, n int) [][]int {
+	return l.get().FindAllStringIndex(s, n)
+}
+func (l *lazyRE) FindAllStringSubmatch(s string, n int) [][]string {
+	return l.get().FindAllStringSubmatch(s, n)
+}
+func (l *lazyRE) FindAllStringSubmatchIndex(s string, n int) [][]int {
+	return l.get().FindAllStringSubmatchIndex(s, n)
+}
+func (l *lazyRE) ReplaceAllString(src, repl string) string {
+	return l.get().ReplaceAllString(src, repl)
+}
+func (l *lazyRE) ReplaceAllStringFunc(src string, repl func(string) string) string {
+	return l.get().ReplaceAllStringFunc(src, repl)
+}
+func (l *lazyRE) String() string { return l.expr }
