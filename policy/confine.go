@@ -15,6 +15,10 @@ var sandboxPaths = []LandlockPath{
 // path, which is what the plan's paths say.
 const MinLandlockABI = 1
 
+// landlockTCPABI is the first Landlock ABI with TCP bind and connect rules: a plan with network
+// needs it to limit connections to the proxy's port.
+const landlockTCPABI = 4
+
 // confineFor derives the command's Landlock ruleset and seccomp filter from the plan's view, so
 // the kernel enforces the same paths a second time, below the mounts: a path the mounts show by
 // accident (a /proc/1/root walk, a leaked descriptor's view) is still denied.
@@ -25,6 +29,7 @@ func confineFor(p *Plan) Confine {
 		// the sandbox's own network namespace, and this keeps it so on the loopback too.
 		c.Seccomp = SeccompInet
 		c.Landlock.ConnectTCP = []int{ProxyPort}
+		c.Landlock.MinABI = landlockTCPABI // the connect rule is what keeps TCP to the proxy
 	}
 	c.Landlock.Paths = append(c.Landlock.Paths, sandboxPaths...)
 	for _, m := range p.Mounts {

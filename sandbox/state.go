@@ -76,9 +76,37 @@ func newState(root string) (*state, error) {
 	}
 	s := &state{root: root, id: "sr-" + hex.EncodeToString(b[:]), ctRoot: filepath.Join(root, "containers")}
 	s.rootfs = filepath.Join(root, "rootfs")
-	// The lock is taken under a name cleanStale ignores and only then published, so no cleaner
-	// can mistake a run that is starting for one that died.
 	lockPath := filepath.Join(root, "runs", s.id+".lock")
+	lock, err := lockedFile(lockPath)
+	if err != nil {
+		return nil, err
+	}
+	s.lock = lock
+	if err := ensureSkeleton(s.rootfs); err != nil {
+		s.release()
+		return nil, err
+	}
+	return s, nil
+}
+
+// lockedFile creates the run's lock file already locked. It is made nameless (O_TMPFILE), locked,
+// and only then linked into place, so no cleaner ever sees an unlocked lock of a starting run, and
+// a run killed before the link leaves nothing. Where the file system has no O_TMPFILE, it is
+// locked under a name cleanStale leaves alone for a minute, then renamed.
+func lockedFile(lockPath string) (*os.File, error) {
+	fd, err := unix.Open(filepath.Dir(lockPath), unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err == nil {
+		lock := os.NewFile(uintptr(fd), lockPath)
+		if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			lock.Close()
+			return nil, fmt.Errorf("%w: lock %s: %v", ErrState, lockPath, err)
+		}
+		if err := unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), unix.AT_FDCWD, lockPath, unix.AT_SYMLINK_FOLLOW); err != nil {
+			lock.Close()
+			return nil, fmt.Errorf("%w: %v", ErrState, err)
+		}
+		return lock, nil
+	}
 	lock, err := os.OpenFile(lockPath+".new", os.O_RDWR|os.O_CREATE|os.O_EXCL|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrState, err)
@@ -93,12 +121,7 @@ func newState(root string) (*state, error) {
 		os.Remove(lockPath + ".new")
 		return nil, fmt.Errorf("%w: %v", ErrState, err)
 	}
-	s.lock = lock
-	if err := ensureSkeleton(s.rootfs); err != nil {
-		s.release()
-		return nil, err
-	}
-	return s, nil
+	return lock, nil
 }
 
 // release removes everything the run kept. The lock goes last, so a concurrent cleaner never
