@@ -135,7 +135,13 @@ func buildConfig(plan *policy.Plan, st *state, exe string, rootless bool) (*conf
 		Flags:   bindFlags | unix.MS_RDONLY,
 		RecAttr: &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY},
 	})
-	cfg.MaskPaths = append(cfg.MaskPaths, expandMasks(plan.Mask)...)
+	// maskwatch.go: masks the run can watch for reads come last, on top of every grant.
+	masks, rest, err := maskMounts(plan, st)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.Mounts = append(cfg.Mounts, masks...)
+	cfg.MaskPaths = append(cfg.MaskPaths, rest...)
 	return cfg, pins, nil
 }
 
@@ -366,13 +372,8 @@ func ancestorsBelow(root, p string) []string {
 // expandMasks resolves globs in the last element of mask paths against the host.
 func expandMasks(masks []string) []string {
 	var out []string
-	for _, m := range masks {
-		if !strings.ContainsAny(filepath.Base(m), "*?[") {
-			out = append(out, m)
-			continue
-		}
-		matches, _ := filepath.Glob(m)
-		out = append(out, matches...)
+	for _, m := range expandMaskEntries(masks) {
+		out = append(out, m.path)
 	}
 	return out
 }

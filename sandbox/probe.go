@@ -19,23 +19,26 @@ const ProbeArg = "__probe"
 
 // Facts is what this kernel and user can enforce, as `skillrun doctor` reports it.
 type Facts struct {
-	Kernel       string   `json:"kernel"`
-	Root         bool     `json:"root"`
-	UID          int      `json:"uid"`
-	LandlockABI  int      `json:"landlock_abi"`
-	Landlock     string   `json:"landlock"`
-	Seccomp      bool     `json:"seccomp"`
-	SeccompNotif bool     `json:"seccomp_user_notification"`
-	SeccompNote  string   `json:"seccomp_note,omitempty"`
-	UserNS       bool     `json:"user_namespaces"`
-	UserNSNote   string   `json:"user_namespaces_note,omitempty"`
-	Cgroup       string   `json:"cgroup"`
-	CgroupNote   string   `json:"cgroup_note,omitempty"`
-	StateRoot    string   `json:"state_root"`
-	Enforced     []string `json:"enforced"`
-	NotEnforced  []string `json:"not_enforced"`
-	Ready        bool     `json:"ready"`
-	Problem      string   `json:"problem,omitempty"`
+	Kernel       string `json:"kernel"`
+	Root         bool   `json:"root"`
+	UID          int    `json:"uid"`
+	LandlockABI  int    `json:"landlock_abi"`
+	Landlock     string `json:"landlock"`
+	Seccomp      bool   `json:"seccomp"`
+	SeccompNotif bool   `json:"seccomp_user_notification"`
+	SeccompNote  string `json:"seccomp_note,omitempty"`
+	// MaskWatch says reads of masked files are reported (fanotify, see MaskedRead).
+	MaskWatch     bool     `json:"masked_reads_reported"`
+	MaskWatchNote string   `json:"masked_reads_note,omitempty"`
+	UserNS        bool     `json:"user_namespaces"`
+	UserNSNote    string   `json:"user_namespaces_note,omitempty"`
+	Cgroup        string   `json:"cgroup"`
+	CgroupNote    string   `json:"cgroup_note,omitempty"`
+	StateRoot     string   `json:"state_root"`
+	Enforced      []string `json:"enforced"`
+	NotEnforced   []string `json:"not_enforced"`
+	Ready         bool     `json:"ready"`
+	Problem       string   `json:"problem,omitempty"`
 }
 
 // Probe gathers the facts. It starts one short-lived process to test user namespaces.
@@ -47,6 +50,8 @@ func Probe() Facts {
 	}
 	f.LandlockABI, f.Landlock = landlockABI()
 	f.Seccomp, f.SeccompNotif, f.SeccompNote = seccompSupport()
+	f.MaskWatchNote = maskWatchSupport()
+	f.MaskWatch = f.MaskWatchNote == ""
 	f.UserNSNote = ProbeUserNamespace()
 	f.UserNS = f.UserNSNote == ""
 	f.Cgroup, f.CgroupNote = cgroupSupport(f.Root)

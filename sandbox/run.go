@@ -48,6 +48,10 @@ type Result struct {
 	Duration time.Duration
 	// Denials are the refusals the sandbox observed (reported syscalls), repeats counted.
 	Denials []Denial
+	// MaskedReads are the masked paths the command opened, repeats counted.
+	MaskedReads []MaskedRead
+	// Unwatched says why masked reads could not be watched (the masks held all the same).
+	Unwatched error
 }
 
 func init() {
@@ -98,6 +102,10 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	cfg, pins, err := buildConfig(plan, st, exe, rootless)
 	if err != nil {
 		return nil, err
+	}
+	masks, unwatched := watchMasks(st.masks)
+	if masks != nil {
+		defer masks.finish() // on every way out; the reads are taken below once the command ends
 	}
 	ctr, err := libcontainer.Create(st.ctRoot, st.id, cfg)
 	if err != nil {
@@ -223,7 +231,7 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
 		}
 	}
-	res := &Result{}
+	res := &Result{Unwatched: unwatched}
 	done := make(chan struct{})
 	supervised := make(chan bool)
 	go func() { supervised <- supervise(proc, plan.Limits.Timeout, sigs, done) }()
@@ -237,6 +245,9 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	res.ExitCode = exitCode(ps)
 	if sup != nil {
 		res.Denials = sup.finish()
+	}
+	if masks != nil {
+		res.MaskedReads = masks.finish()
 	}
 	return res, nil
 }

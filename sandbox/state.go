@@ -34,6 +34,7 @@ type state struct {
 	lock   *os.File // held for the whole run: an unheld lock marks a dead run
 	rootfs string   // shared by all runs: an empty skeleton of mount points
 	ctRoot string   // libcontainer's state root
+	masks  []maskObject
 }
 
 // ensurePrivateDir creates dir (mode 0700) if needed and checks that it is a real directory
@@ -135,6 +136,7 @@ func (s *state) release() {
 // removeRunFiles removes what a run kept beside its lock.
 func removeRunFiles(runs, id string) {
 	os.Remove(filepath.Join(runs, id+".emptyf"))
+	removeMaskObjects(runs, id)
 	removeDegradedFiles(runs, id)
 }
 

@@ -85,3 +85,84 @@ call('bpf', 321, 0, None, 0)
 		e.assertNoState()
 	})
 }
+
+// TestMaskedReadsExplained: a command that opens a masked secret reads nothing of it, and skillrun
+// names each masked path it opened, with the line that masked it and what would lift it, on
+// stderr and in the audit record. Names below a masked folder are not observed (the lookup fails
+// in the kernel without an event), only the folder's own listing; the test pins that limit too.
+func TestMaskedReadsExplained(t *testing.T) {
+	forEachIdentity(t, func(t *testing.T, e *env) {
+		e.write(filepath.Join(e.workspace, ".env"), "TOKEN="+e.canary+"\n", 0o644)
+		e.write(filepath.Join(e.workspace, ".env.local"), "TOKEN="+e.canary+"\n", 0o644)
+		e.write(filepath.Join(e.home, ".netrc"), "machine example.com password "+e.canary+"\n", 0o600)
+		envHash := treeHash(t, e.workspace)
+		r := e.runIn(e.workspace, "", "-c", `cat .env; cat .env; cat .env.local; echo end-of-secrets; echo ok > out.txt`)
+		e.noCanary(r)
+		if r.code != 0 || !strings.Contains(r.stdout, "end-of-secrets") {
+			t.Fatalf("exit %d:\n%s", r.code, r)
+		}
+		for _, want := range []string{
+			"skillrun: blocked: read of " + e.workspace + "/.env 2 times (floor: never readable; the command saw it empty)",
+			"skillrun: blocked: read of " + e.workspace + "/.env.local (floor: never readable; the command saw it empty)",
+			`skillrun: hint: the floor keeps it from every command; only if agent commands must read it, add to your policy, loudly: unsafe: {filesystem: {read: ["` + e.workspace + `/.env.*"]}}`,
+		} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, r)
+			}
+		}
+		os.Remove(filepath.Join(e.workspace, "out.txt"))
+		if treeHash(t, e.workspace) != envHash {
+			t.Errorf("the workspace's secrets changed")
+		}
+		rec := lastAudit(t, e)
+		var paths []string
+		for _, d := range rec["denials"].([]any) {
+			m := d.(map[string]any)
+			if m["kind"] == "path" && m["access"] == "read" && m["rule"] == "floor: never readable" {
+				paths = append(paths, m["path"].(string))
+			}
+		}
+		if got := strings.Join(paths, " "); got != e.workspace+"/.env "+e.workspace+"/.env.local" {
+			t.Errorf("audit path denials: %q\n%v", got, rec["denials"])
+		}
+
+		// The home as the workspace: masked files and folders of the floor.
+		r = e.runIn(e.home, "", "--workspace", e.home, "-c", `cat ~/.netrc; ls -a ~/.aws; cat ~/.aws/credentials; echo done`)
+		e.noCanary(r)
+		for _, want := range []string{
+			"skillrun: blocked: read of ~/.netrc (floor: never readable; the command saw it empty)",
+			"skillrun: blocked: read of ~/.aws (floor: never readable; the command saw it empty)",
+		} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, r)
+			}
+		}
+		if strings.Contains(r.stderr, "read of ~/.aws/credentials") || !strings.Contains(r.stderr, "cat: "+e.home+"/.aws/credentials: No such file or directory") {
+			t.Errorf("a name below a masked folder: want ENOENT and no report:\n%s", r)
+		}
+
+		// --quiet keeps stderr clean; a command that opens no mask reports nothing.
+		if r = e.runIn(e.workspace, "", "--quiet", "-c", "cat .env >/dev/null"); r.code != 0 || r.stderr != "" {
+			t.Errorf("--quiet:\n%s", r)
+		}
+		if r = e.runIn(e.workspace, "", "-c", "ls -a >/dev/null; test -e .env"); r.code != 0 || r.stderr != "" {
+			t.Errorf("a run that opened no mask reported:\n%s", r)
+		}
+		e.assertNoState()
+	})
+}
+
+// lastAudit returns the newest record of the audit log.
+func lastAudit(t *testing.T, e *env) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(e.home, ".local", "state", "skillrun", "audit.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &rec); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}

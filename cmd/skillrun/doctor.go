@@ -41,6 +41,7 @@ func doctorAction(c *cli.Context) error {
 		fmt.Fprintf(out, "landlock:         ABI %d, %s\n", f.LandlockABI, f.Landlock)
 		fmt.Fprintf(out, "seccomp:          %s, user notification: %s\n", yesno(f.Seccomp, f.SeccompNote), yesno(f.SeccompNotif, ""))
 		fmt.Fprintf(out, "user namespaces:  %s\n", yesno(f.UserNS, f.UserNSNote))
+		fmt.Fprintf(out, "masked reads:     %s\n", yesno(f.MaskWatch, f.MaskWatchNote))
 		fmt.Fprintf(out, "cgroups:          %s, %s\n", f.Cgroup, f.CgroupNote)
 		fmt.Fprintf(out, "state directory:  %s\n", f.StateRoot)
 		fmt.Fprintf(out, "a run enforces:\n  - %s\n", strings.Join(f.Enforced, "\n  - "))

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 
 	"github.com/skillrun/skillrun/policy"
 	"github.com/skillrun/skillrun/policy/audit"
@@ -130,4 +131,58 @@ func reportSyscalls(w io.Writer, denials []sandbox.Denial, quiet bool) []audit.D
 		fmt.Fprintf(w, "skillrun: blocked: %d more; see them with: skillrun log --denied\n", n)
 	}
 	return out
+}
+
+// reportMaskedReads prints the masked paths the command opened (at most a few lines), each with
+// the line that masked it and what would lift it, and returns them for the audit record.
+func reportMaskedReads(w io.Writer, plan *policy.Plan, req policy.Request, reads []sandbox.MaskedRead, quiet bool) []audit.Denial {
+	var out []audit.Denial
+	for i, r := range reads {
+		origin, reason := "floor", "never readable"
+		for _, d := range plan.Why {
+			if d.Kind == "path" && d.Decision == "masked" && d.Subject == r.Entry {
+				origin, reason = d.Origin, d.Reason
+				break
+			}
+		}
+		hint := liftHint(req, origin, r.Entry)
+		out = append(out, audit.Denial{Kind: audit.DenialPath, Path: r.Path, Access: "read", Count: r.Count,
+			Rule: origin + ": " + reason, Hint: hint})
+		if quiet || i >= maxBlockedLines {
+			continue
+		}
+		times := ""
+		if r.Count > 1 {
+			times = fmt.Sprintf(" %d times", r.Count)
+		}
+		fmt.Fprintf(w, "skillrun: blocked: read of %s%s (%s: %s; the command saw it empty)\n",
+			tildePath(r.Path, req.Home), times, origin, reason)
+		fmt.Fprintf(w, "skillrun: hint: %s\n", hint)
+	}
+	if n := len(reads) - maxBlockedLines; n > 0 && !quiet {
+		fmt.Fprintf(w, "skillrun: blocked: %d more masked paths read; see them with: skillrun log --denied\n", n)
+	}
+	return out
+}
+
+// liftHint names what would let a command read a masked path: an unsafe: line for the floor, or
+// removing the developer's own deny.
+func liftHint(req policy.Request, origin, entry string) string {
+	file := policyName(req)
+	if origin != "floor" {
+		return fmt.Sprintf("it is denied by %s; remove that line if this command should read it", origin)
+	}
+	if req.Skill != nil {
+		return fmt.Sprintf("the floor keeps it from every command; only if %s must read it, its skillrun.yaml must ask for it and %s lift it, loudly: skills: {%s: {unsafe: {filesystem: {read: [%q]}}}}",
+			req.Skill.Name, file, req.Skill.Name, entry)
+	}
+	return fmt.Sprintf("the floor keeps it from every command; only if agent commands must read it, add to %s, loudly: unsafe: {filesystem: {read: [%q]}}", file, entry)
+}
+
+// tildePath writes a path below the home as ~/….
+func tildePath(p, home string) string {
+	if home != "" && home != "/" && strings.HasPrefix(p, home+"/") {
+		return "~" + p[len(home):]
+	}
+	return p
 }
