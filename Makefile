@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/skillrun
 # landlocktsync: go-landlock's syscall layer without libcap's psx (the exec step confines the one thread that executes the command).
-TAGS := seccomp netgo osusergo landlocktsync
+TAGS := seccomp netgo osusergo landlocktsync urfave_cli_no_docs
 LDFLAGS := -s -w -extldflags "-static"
 export CGO_ENABLED := 1
 # A user the end-to-end tests run unprivileged sandboxes as, when they are run as root.

@@ -4,6 +4,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // ClaudeCodeProfile is the profile of agent commands that Claude Code issues.
@@ -13,7 +14,10 @@ const ClaudeCodeProfile = "claude-code"
 // model's command it records the final directory with `pwd -P >| <tmp>/claude-<hex>-cwd` and
 // reads that file back to carry `cd` over to the next command (design section 6). Without the
 // write, every successful command would be reported as a failure.
-var claudeWrapperTail = regexp.MustCompile(`&& pwd -P >\| ([^\s'"$;&|<>]+/claude-[0-9A-Za-z]{1,64}-cwd)\s*$`)
+// Compiled on first use: package init runs in every start of the binary, the sandbox's too.
+var claudeWrapperTail = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`&& pwd -P >\| ([^\s'"$;&|<>]+/claude-[0-9A-Za-z]{1,64}-cwd)\s*$`)
+})
 
 // ClaudeCwdFile returns the cwd file a Claude Code command writes, or "" when the request is not
 // Claude Code's wrapper. The file must lie directly in /tmp or in the caller's TMPDIR.
@@ -21,7 +25,7 @@ func ClaudeCwdFile(r *Request) string {
 	if r.Command.Shell == nil || !fromClaudeCode(r.Environ) {
 		return ""
 	}
-	m := claudeWrapperTail.FindStringSubmatch(*r.Command.Shell)
+	m := claudeWrapperTail().FindStringSubmatch(*r.Command.Shell)
 	if m == nil {
 		return ""
 	}

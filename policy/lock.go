@@ -5,6 +5,7 @@ import (
 	"path"
 	"regexp"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/goccy/go-yaml"
@@ -48,7 +49,7 @@ type ScanSummary struct {
 	Accepted bool           `yaml:"accepted,omitempty"` // high findings approved with --accept-findings
 }
 
-var digestPattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+var digestPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^sha256:[0-9a-f]{64}$`) })
 
 // ParseLock parses and validates the lock; a hand-edited invalid lock is an error, never a partial
 // approval.
@@ -75,7 +76,7 @@ func ParseLock(file string, data []byte) (*Lock, error) {
 			return nil, fmt.Errorf("%w: %s: %s is approved twice", ErrInvalid, at("path"), s.Path)
 		}
 		seen[s.Path] = true
-		if !digestPattern.MatchString(s.Digest) {
+		if !digestPattern().MatchString(s.Digest) {
 			return nil, fmt.Errorf("%w: %s: digest %q is not sha256:<64 hex digits>", ErrInvalid, at("digest"), s.Digest)
 		}
 		if s.Files < 0 {

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -213,4 +215,37 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestStartupInitIsSmall: every command starts this binary four times (skillrun, runc's init, the
+// stage, the exec step), so what its packages do at init is paid four times per command. Work
+// belongs in first use (sync.OnceValue), not in package variables: no package of skillrun's may
+// allocate more than a few hundred times at init, and the CLI's documentation generator (a
+// Markdown engine) stays out of the binary. Allocation counts are deterministic; the time they
+// cost is measured by make bench.
+func TestStartupInitIsSmall(t *testing.T) {
+	cmd := exec.Command(skillrunBin, "__probe")
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	inits := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line) // init PKG @T ms, C ms clock, B bytes, A allocs
+		if len(f) < 11 || f[0] != "init" {
+			continue
+		}
+		inits++
+		if strings.Contains(f[1], "blackfriday") || strings.Contains(f[1], "md2man") {
+			t.Errorf("%s is linked (build with the urfave_cli_no_docs tag)", f[1])
+		}
+		allocs, _ := strconv.Atoi(f[9])
+		if strings.HasPrefix(f[1], "github.com/skillrun/") && allocs > 300 {
+			t.Errorf("%s allocates %d times at init: move the work to first use\n%s", f[1], allocs, line)
+		}
+	}
+	if inits < 20 {
+		t.Fatalf("no init trace read (%d lines):\n%s", inits, out)
+	}
 }

@@ -172,9 +172,9 @@ func allowsHost(allow []string, host, port string) bool {
 	return false
 }
 
-// floorRels are the credential paths of the floor, relative to the home folder (".ssh", ".aws",
+// floorPaths are the credential paths of the floor, relative to the home folder (".ssh", ".aws",
 // …), read from policy's built-in floor so that the two never disagree.
-var floorRels, floorKeywords = func() ([]string, []string) {
+var floorPaths = sync.OnceValues(func() ([]string, []string) {
 	f, err := policy.LoadFloor()
 	if err != nil {
 		return nil, nil
@@ -193,7 +193,7 @@ var floorRels, floorKeywords = func() ([]string, []string) {
 		kws = append(kws, strings.ToLower(r))
 	}
 	return rels, kws
-}()
+})
 
 // floorPath finds code that names a floor path the manifest does not ask for (CONS-004).
 func floorPath(c *fileCtx, u unit) {
@@ -201,7 +201,8 @@ func floorPath(c *fileCtx, u unit) {
 	if !mi.present {
 		return
 	}
-	for _, r := range floorRels {
+	rels, _ := floorPaths()
+	for _, r := range rels {
 		i := pathSegmentIndex(u.text, r)
 		if i < 0 {
 			continue
@@ -276,4 +277,10 @@ func dotEnvFile(s string) bool {
 		}
 		i = j + 4
 	}
+}
+
+// floorKeywords are floorPaths' lower-case keywords.
+func floorKeywords() []string {
+	_, kws := floorPaths()
+	return kws
 }

@@ -95,7 +95,7 @@ func automatonForChecks() *automaton {
 		idx := map[string]int{}
 		var kws []string
 		var ids [][]uint16
-		for i, ch := range checks {
+		for i, ch := range allChecks() {
 			for _, k := range ch.keywords {
 				if k == "" || k != strings.ToLower(k) {
 					panic("scan: keyword must be lower-case and not empty: " + k)
@@ -213,6 +213,7 @@ func (c *fileCtx) inner(text string, line int, k kind, note string) {
 // line (or window) and check.
 func (c *fileCtx) keywordPass() {
 	a := automatonForChecks()
+	checks := allChecks()
 	c.lastEnd = make([]int, len(checks))
 	cur := 0
 	cachedLine := -1

@@ -25,7 +25,7 @@ type Options struct {
 // rules returns the table's rules that apply with opt.
 func rules(opt Options) []Rule {
 	var out []Rule
-	for _, r := range Table {
+	for _, r := range Table() {
 		if r.Net == WithNetwork && !opt.Network || r.Net == WithoutNetwork && opt.Network {
 			continue
 		}
@@ -166,7 +166,7 @@ func renderConds(conds []Cond) string {
 func Render() string {
 	var b strings.Builder
 	b.WriteString("default: ENOSYS\nother architectures (i386, x32): kill process\n")
-	for _, r := range Table {
+	for _, r := range Table() {
 		net := ""
 		switch r.Net {
 		case WithNetwork:

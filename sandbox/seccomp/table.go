@@ -4,7 +4,11 @@
 // the native one kills the process (i386 int 0x80 and x32 would bypass every argument check).
 package seccomp
 
-import "golang.org/x/sys/unix"
+import (
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
 
 // Action is what a matching rule does.
 type Action int
@@ -134,68 +138,73 @@ var allowed = []string{
 }
 
 // Table is the whole filter, in order. Rules with conditions on the same syscall never overlap.
-var Table = append([]Rule{
-	{Syscalls: allowed, Action: Allow, Why: "Docker's default allowlist"},
-	{Syscalls: []string{"clone3"}, Action: ENOSYS,
-		Why: "its flags live in memory BPF cannot read: ENOSYS makes libc fall back to clone"},
-	{Syscalls: []string{"io_uring_setup", "io_uring_enter", "io_uring_register"}, Action: ENOSYS,
-		Why: "io_uring bypasses seccomp; ENOSYS makes libuv and others fall back"},
-	{Syscalls: []string{"clone"}, Action: Allow,
-		Conds: []Cond{{Arg: 0, Op: MaskedEq, Mask: cloneNamespaces, Value: 0}},
-		Why:   "threads and fork, without new namespaces"},
-	{Syscalls: []string{"mount", "umount2", "pivot_root", "chroot", "fsopen", "fsconfig", "fsmount",
-		"fspick", "move_mount", "open_tree", "open_tree_attr", "mount_setattr"}, Action: EPERM,
-		Why: "no mounts"},
-	{Syscalls: []string{"unshare", "setns"}, Action: EPERM, Why: "no new or foreign namespaces"},
-	{Syscalls: []string{"ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
-		"process_madvise"}, Action: EPERM, Why: "no reading or changing other processes"},
-	{Syscalls: []string{"bpf", "perf_event_open", "userfaultfd", "lookup_dcookie"}, Action: EPERM,
-		Why: "kernel attack surface"},
-	{Syscalls: []string{"keyctl", "add_key", "request_key"}, Action: EPERM,
-		Why: "the kernel keyring is not namespaced"},
-	{Syscalls: []string{"init_module", "finit_module", "delete_module", "kexec_load",
-		"kexec_file_load", "reboot", "swapon", "swapoff", "iopl", "ioperm", "acct", "syslog",
-		"vhangup", "quotactl", "quotactl_fd", "sethostname", "setdomainname"}, Action: EPERM,
-		Why: "administration of the machine"},
-	{Syscalls: []string{"settimeofday", "clock_settime", "adjtimex", "clock_adjtime"}, Action: EPERM,
-		Why: "the clock is the machine's"},
-	{Syscalls: []string{"open_by_handle_at", "name_to_handle_at", "fanotify_init"}, Action: EPERM,
-		Why: "file handles bypass paths (open_by_handle_at is the shocker escape)"},
-	{Syscalls: []string{"mbind", "set_mempolicy", "set_mempolicy_home_node", "get_mempolicy",
-		"migrate_pages", "move_pages"}, Action: EPERM, Why: "NUMA policy, as Docker"},
-	{Syscalls: []string{"memfd_secret", "lsm_get_self_attr", "lsm_set_self_attr", "lsm_list_modules"},
-		Action: EPERM, Why: "not needed by developer tools"},
-	{Syscalls: []string{"ioctl"}, Action: EPERM,
-		Conds: []Cond{{Arg: 1, Op: MaskedEq, Mask: low32, Value: unix.TIOCSTI}},
-		Why:   "TIOCSTI pushes keystrokes into a terminal (compared on 32 bits: CVE-2019-10063)"},
-	{Syscalls: []string{"ioctl"}, Action: EPERM,
-		Conds: []Cond{{Arg: 1, Op: MaskedEq, Mask: low32, Value: unix.TIOCLINUX}},
-		Why:   "TIOCLINUX can paste into a virtual console"},
-	{Syscalls: []string{"socketpair"}, Action: Allow, NS: OwnNS,
-		Conds: []Cond{{Arg: 0, Op: Eq, Value: afUnix}}, Why: "AF_UNIX pairs (make's jobserver, IPC)"},
-	{Syscalls: []string{"socketpair"}, Action: EAFNOSUPPORT,
-		Conds: []Cond{{Arg: 0, Op: Ne, Value: afUnix}}, Why: "no other family"},
-	{Syscalls: []string{"socket"}, Action: Allow, NS: OwnNS,
-		Conds: []Cond{{Arg: 0, Op: Eq, Value: afUnix}}, Why: "AF_UNIX"},
-	{Syscalls: []string{"socket"}, Action: Allow,
-		Conds: []Cond{{Arg: 0, Op: Eq, Value: afNetlink}, {Arg: 2, Op: Eq, Value: unix.NETLINK_ROUTE}},
-		Why:   "NETLINK_ROUTE for getifaddrs and getaddrinfo's AI_ADDRCONFIG"},
-	{Syscalls: []string{"socket"}, Action: EPERM,
-		Conds: []Cond{{Arg: 0, Op: Eq, Value: afNetlink}, {Arg: 2, Op: Ne, Value: unix.NETLINK_ROUTE}},
-		Why:   "no other netlink protocol (audit, netfilter, uevents, ...)"},
-	{Syscalls: []string{"socket"}, Action: EAFNOSUPPORT, Net: WithoutNetwork,
-		Conds: []Cond{{Arg: 0, Op: Eq, Value: afInet}}, Why: "no network in the plan"},
-	{Syscalls: []string{"socket"}, Action: EAFNOSUPPORT, Net: WithoutNetwork,
-		Conds: []Cond{{Arg: 0, Op: Eq, Value: afInet6}}, Why: "no network in the plan"},
-	{Syscalls: []string{"personality"}, Action: Allow, Conds: []Cond{{Arg: 0, Op: Eq, Value: 0}}, Why: "PER_LINUX"},
-	{Syscalls: []string{"personality"}, Action: Allow, Conds: []Cond{{Arg: 0, Op: Eq, Value: 0x0008}}, Why: "PER_LINUX_32BIT"},
-	{Syscalls: []string{"personality"}, Action: Allow, Conds: []Cond{{Arg: 0, Op: Eq, Value: 0x20000}}, Why: "UNAME26"},
-	{Syscalls: []string{"personality"}, Action: Allow, Conds: []Cond{{Arg: 0, Op: Eq, Value: 0x20008}}, Why: "UNAME26|PER_LINUX32"},
-	{Syscalls: []string{"personality"}, Action: Allow, Conds: []Cond{{Arg: 0, Op: Eq, Value: 0xffffffff}}, Why: "query"},
-}, concat(
-	allowExcept("ioctl", 1, low32, unix.TIOCSTI, unix.TIOCLINUX),
-	denyAnyBit("clone", 0, cloneNamespaces, "no new namespaces"),
-	inetRules(afInet), inetRules(afInet6), otherFamilies(), hostRules())...)
+// It is built on first use: package init runs in every start of the binary.
+var Table = sync.OnceValue(func() []Rule { return table() })
+
+func table() []Rule {
+	return append([]Rule{
+		{Syscalls: allowed, Action: Allow, Why: "Docker's default allowlist"},
+		{Syscalls: []string{"clone3"}, Action: ENOSYS,
+			Why: "its flags live in memory BPF cannot read: ENOSYS makes libc fall back to clone"},
+		{Syscalls: []string{"io_uring_setup", "io_uring_enter", "io_uring_register"}, Action: ENOSYS,
+			Why: "io_uring bypasses seccomp; ENOSYS makes libuv and others fall back"},
+		{Syscalls: []string{"clone"}, Action: Allow,
+			Conds: []Cond{{Arg: 0, Op: MaskedEq, Mask: cloneNamespaces, Value: 0}},
+			Why:   "threads and fork, without new namespaces"},
+		{Syscalls: []string{"mount", "umount2", "pivot_root", "chroot", "fsopen", "fsconfig", "fsmount",
+			"fspick", "move_mount", "open_tree", "open_tree_attr", "mount_setattr"}, Action: EPERM,
+			Why: "no mounts"},
+		{Syscalls: []string{"unshare", "setns"}, Action: EPERM, Why: "no new or foreign namespaces"},
+		{Syscalls: []string{"ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
+			"process_madvise"}, Action: EPERM, Why: "no reading or changing other processes"},
+		{Syscalls: []string{"bpf", "perf_event_open", "userfaultfd", "lookup_dcookie"}, Action: EPERM,
+			Why: "kernel attack surface"},
+		{Syscalls: []string{"keyctl", "add_key", "request_key"}, Action: EPERM,
+			Why: "the kernel keyring is not namespaced"},
+		{Syscalls: []string{"init_module", "finit_module", "delete_module", "kexec_load",
+			"kexec_file_load", "reboot", "swapon", "swapoff", "iopl", "ioperm", "acct", "syslog",
+			"vhangup", "quotactl", "quotactl_fd", "sethostname", "setdomainname"}, Action: EPERM,
+			Why: "administration of the machine"},
+		{Syscalls: []string{"settimeofday", "clock_settime", "adjtimex", "clock_adjtime"}, Action: EPERM,
+			Why: "the clock is the machine's"},
+		{Syscalls: []string{"open_by_handle_at", "name_to_handle_at", "fanotify_init"}, Action: EPERM,
+			Why: "file handles bypass paths (open_by_handle_at is the shocker escape)"},
+		{Syscalls: []string{"mbind", "set_mempolicy", "set_mempolicy_home_node", "get_mempolicy",
+			"migrate_pages", "move_pages"}, Action: EPERM, Why: "NUMA policy, as Docker"},
+		{Syscalls: []string{"memfd_secret", "lsm_get_self_attr", "lsm_set_self_attr", "lsm_list_modules"},
+			Action: EPERM, Why: "not needed by developer tools"},
+		{Syscalls: []string{"ioctl"}, Action: EPERM,
+			Conds: []Cond{{Arg: 1, Op: MaskedEq, Mask: low32, Value: unix.TIOCSTI}},
+			Why:   "TIOCSTI pushes keystrokes into a terminal (compared on 32 bits: CVE-2019-10063)"},
+		{Syscalls: []string{"ioctl"}, Action: EPERM,
+			Conds: []Cond{{Arg: 1, Op: MaskedEq, Mask: low32, Value: unix.TIOCLINUX}},
+			Why:   "TIOCLINUX can paste into a virtual console"},
+		{Syscalls: []string{"socketpair"}, Action: Allow, NS: OwnNS,
+			Conds: []Cond{{Arg: 0, Op: Eq, Value: afUnix}}, Why: "AF_UNIX pairs (make's jobserver, IPC)"},
+		{Syscalls: []string{"socketpair"}, Action: EAFNOSUPPORT,
+			Conds: []Cond{{Arg: 0, Op: Ne, Value: afUnix}}, Why: "no other family"},
+		{Syscalls: []string{"socket"}, Action: Allow, NS: OwnNS,
+			Conds: []Cond{{Arg: 0, Op: Eq, Value: afUnix}}, Why: "AF_UNIX"},
+		{Syscalls: []string{"socket"}, Action: Allow,
+			Conds: []Cond{{Arg: 0, Op: Eq, Value: afNetlink}, {Arg: 2, Op: Eq, Value: unix.NETLINK_ROUTE}},
+			Why:   "NETLINK_ROUTE for getifaddrs and getaddrinfo's AI_ADDRCONFIG"},
+		{Syscalls: []string{"socket"}, Action: EPERM,
+			Conds: []Cond{{Arg: 0, Op: Eq, Value: afNetlink}, {Arg: 2, Op: Ne, Value: unix.NETLINK_ROUTE}},
+			Why:   "no other netlink protocol (audit, netfilter, uevents, ...)"},
+		{Syscalls: []string{"socket"}, Action: EAFNOSUPPORT, Net: WithoutNetwork,
+			Conds: []Cond{{Arg: 0, Op: Eq, Value: afInet}}, Why: "no network in the plan"},
+		{Syscalls: []string{"socket"}, Action: EAFNOSUPPORT, Net: WithoutNetwork,
+			Conds: []Cond{{Arg: 0, Op: Eq, Value: afInet6}}, Why: "no network in the plan"},
+		{Syscalls: []string{"personality"}, Action: Allow, Conds: []Cond{{Arg: 0, Op: Eq, Value: 0}}, Why: "PER_LINUX"},
+		{Syscalls: []string{"personality"}, Action: Allow, Conds: []Cond{{Arg: 0, Op: Eq, Value: 0x0008}}, Why: "PER_LINUX_32BIT"},
+		{Syscalls: []string{"personality"}, Action: Allow, Conds: []Cond{{Arg: 0, Op: Eq, Value: 0x20000}}, Why: "UNAME26"},
+		{Syscalls: []string{"personality"}, Action: Allow, Conds: []Cond{{Arg: 0, Op: Eq, Value: 0x20008}}, Why: "UNAME26|PER_LINUX32"},
+		{Syscalls: []string{"personality"}, Action: Allow, Conds: []Cond{{Arg: 0, Op: Eq, Value: 0xffffffff}}, Why: "query"},
+	}, concat(
+		allowExcept("ioctl", 1, low32, unix.TIOCSTI, unix.TIOCLINUX),
+		denyAnyBit("clone", 0, cloneNamespaces, "no new namespaces"),
+		inetRules(afInet), inetRules(afInet6), otherFamilies(), hostRules())...)
+}
 
 func concat(lists ...[]Rule) []Rule {
 	var out []Rule
