@@ -52,7 +52,7 @@ func TestHostMatcherNames(t *testing.T) {
 
 func TestHostMatcherAddrs(t *testing.T) {
 	m, err := NewHostMatcher(Network{
-		Allow: []string{"*", "*.0.1", "[2001:db8::1]:443", "192.0.2.7", "127.0.0.1:8080"},
+		Allow: []string{"*", "*.example.com", "[2001:db8::1]:443", "192.0.2.7", "127.0.0.1:8080"},
 		Deny:  []string{"192.0.2.9", "[2001:db8::2]:443"},
 	})
 	if err != nil {
@@ -68,7 +68,7 @@ func TestHostMatcherAddrs(t *testing.T) {
 		{"2001:db8::1", 80, false, ""},
 		{"192.0.2.7", 80, true, "192.0.2.7"},
 		{"192.0.2.7", 22, false, ""},
-		{"10.0.0.1", 443, false, ""}, // "*" and "*.0.1" match names only
+		{"10.0.0.1", 443, false, ""}, // "*" and wildcards match names only
 		{"127.0.0.1", 8080, true, "127.0.0.1:8080"},
 		{"::ffff:127.0.0.1", 8080, false, ""}, // another literal
 		{"192.0.2.9", 443, false, "192.0.2.9"},
@@ -86,6 +86,12 @@ func TestHostMatcherAddrs(t *testing.T) {
 	}
 	if ok, _ := m.MatchAddr(netip.Addr{}, 443); ok {
 		t.Error("the zero address was allowed")
+	}
+	// A wildcard over numeric labels would read as an address rule; it is refused outright.
+	for _, p := range []string{"*.0.1", "10.1", "0x7f000001"} {
+		if _, err := NewHostMatcher(Network{Allow: []string{p}}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%q: %v, want ErrInvalid", p, err)
+		}
 	}
 }
 

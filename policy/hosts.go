@@ -68,6 +68,11 @@ func parseHostPattern(s string) (hostPattern, error) {
 	if !validHostName(name) {
 		return hostPattern{}, fmt.Errorf("%q is not a valid host name", host)
 	}
+	if last := strings.ToLower(name[strings.LastIndexByte(name, '.')+1:]); isNumericLabel(last) {
+		// "10.1", "0x7f000001", "*.0.1": IPv4 spellings, which no name request ever matches
+		// (the proxy parses them as addresses) and a reader would take for an address rule.
+		return hostPattern{}, fmt.Errorf("%q reads as an IPv4 address: write addresses as dotted quads (192.0.2.1)", host)
+	}
 	if wildcard && !strings.Contains(name, ".") {
 		return hostPattern{}, fmt.Errorf("%q is too broad: a wildcard needs a domain with at least two labels", host)
 	}
