@@ -37,7 +37,7 @@ func ExecMain(args []string) {
 	}
 	argv, path := resolveCommand(spec)
 	notify := spec.Notify && spec.Degraded == nil
-	listener, err := confine(spec.Confine, spec.Degraded != nil, notify)
+	listener, err := confine(spec.Confine, spec.Seccomp, spec.Degraded != nil, notify)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "skillrun: error: %v\n", err)
 		if errors.Is(err, landlock.ErrUnsupported) {
@@ -72,7 +72,7 @@ func ExecMain(args []string) {
 // close-on-exec: Landlock does not restrict descriptors opened before it. host says the command
 // shares the host's namespaces (degraded mode): the ruleset names real host paths, and the filter
 // refuses what those namespaces would expose.
-func confine(c policy.Confine, host, notify bool) (int, error) {
+func confine(c policy.Confine, prog []byte, host, notify bool) (int, error) {
 	apply := landlock.Apply
 	if host {
 		apply = landlock.ApplyReal
@@ -80,7 +80,13 @@ func confine(c policy.Confine, host, notify bool) (int, error) {
 	if _, err := apply(c.Landlock, []int{0, 1, 2}); err != nil {
 		return -1, err
 	}
-	fd, err := seccomp.Load(seccomp.Options{Network: c.Seccomp == policy.SeccompInet, HostNamespaces: host, Notify: notify})
+	var fd int
+	var err error
+	if len(prog) > 0 {
+		fd, err = seccomp.LoadProgram(prog, notify)
+	} else {
+		fd, err = seccomp.Load(seccomp.Options{Network: c.Seccomp == policy.SeccompInet, HostNamespaces: host, Notify: notify})
+	}
 	if err != nil {
 		return -1, fmt.Errorf("seccomp: %w", err)
 	}

@@ -78,6 +78,9 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	// The filter compiles while the sandbox starts; the exec step only loads it.
+	notifying := notifySupported()
+	filter := compileFilter(seccomp.Options{Network: plan.Confine.Seccomp == policy.SeccompInet, Notify: notifying})
 	if opt.StateRoot == "" {
 		opt.StateRoot = StateRoot()
 	}
@@ -133,7 +136,7 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	// The seccomp supervisor's socket: the exec step sends its filter's listener over it.
 	var notifyHost, notifyStage *os.File
 	notifyFD := 0
-	if notifySupported() {
+	if notifying {
 		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
@@ -146,8 +149,13 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 			notifyFD = 5
 		}
 	}
+	prog := <-filter
+	if prog.err != nil {
+		return nil, fmt.Errorf("%w: seccomp: %v", ErrSetup, prog.err)
+	}
 	spec, _ := json.Marshal(stageSpec{
-		Argv: plan.Command.Argv, Shell: plan.Command.Shell, Cwd: plan.Cwd,
+		Seccomp: prog.bpf,
+		Argv:    plan.Command.Argv, Shell: plan.Command.Shell, Cwd: plan.Cwd,
 		Nested: rootless, MapUID: plan.User.UID, MapGID: plan.User.GID,
 		Proxy: plan.Network.Proxy, Confine: plan.Confine,
 		DataLimit: dataLimit(plan.Limits, rootless), Pins: pins,
@@ -253,6 +261,21 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 }
 
 var noNewPrivs = true
+
+type compiledFilter struct {
+	bpf []byte
+	err error
+}
+
+// compileFilter compiles the seccomp filter in the background.
+func compileFilter(opt seccomp.Options) <-chan compiledFilter {
+	c := make(chan compiledFilter, 1)
+	go func() {
+		bpf, err := seccomp.Program(opt)
+		c <- compiledFilter{bpf, err}
+	}()
+	return c
+}
 
 // supervise forwards the caller's signals to the stage and enforces the timeout: SIGTERM to the
 // whole sandbox, SIGKILL after KillGrace. It returns, once done is closed, whether the timeout

@@ -1,9 +1,15 @@
 package seccomp
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"runtime"
 	"slices"
 	"strings"
+	"unsafe"
 
 	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
@@ -143,6 +149,85 @@ func Load(opt Options) (notify int, err error) {
 	}
 	unix.CloseOnExec(int(fd))
 	return int(fd), nil
+}
+
+// Program compiles the table for opt into the classic BPF program the kernel loads. skillrun
+// compiles it while the sandbox starts, and the exec step only loads it (LoadProgram): compiling
+// in the exec step would put libseccomp's work on the path of every command.
+func Program(opt Options) ([]byte, error) {
+	f, err := Build(opt)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Release()
+	// libseccomp 2.5 exports to a descriptor only (ExportBPFMem needs 2.6).
+	fd, err := unix.MemfdCreate("skillrun-seccomp", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	mem := os.NewFile(uintptr(fd), "skillrun-seccomp")
+	defer mem.Close()
+	if err := f.ExportBPF(mem); err != nil {
+		return nil, err
+	}
+	prog, err := io.ReadAll(io.NewSectionReader(mem, 0, maxProgram*bpfInsnLen+1))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := decodeProgram(prog); err != nil {
+		return nil, err
+	}
+	return prog, nil
+}
+
+// bpfInsnLen is the size of one struct sock_filter; maxProgram is the kernel's BPF_MAXINSNS.
+const (
+	bpfInsnLen = 8
+	maxProgram = 4096
+)
+
+var errProgram = errors.New("not a seccomp program")
+
+func decodeProgram(prog []byte) ([]unix.SockFilter, error) {
+	n := len(prog) / bpfInsnLen
+	if len(prog) == 0 || len(prog)%bpfInsnLen != 0 || n > maxProgram {
+		return nil, fmt.Errorf("%w: %d bytes", errProgram, len(prog))
+	}
+	ne := binary.NativeEndian
+	insns := make([]unix.SockFilter, n)
+	for i := range insns {
+		b := prog[i*bpfInsnLen:]
+		insns[i] = unix.SockFilter{Code: ne.Uint16(b), Jt: b[2], Jf: b[3], K: ne.Uint32(b[4:])}
+	}
+	return insns, nil
+}
+
+// LoadProgram installs a program from Program on the calling thread, as Load does, and returns
+// the listener descriptor (close-on-exec) when notify is set: the program must then hold the
+// notification actions, i.e. come from Program with Options.Notify.
+func LoadProgram(prog []byte, notify bool) (int, error) {
+	insns, err := decodeProgram(prog)
+	if err != nil {
+		return -1, err
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return -1, fmt.Errorf("no_new_privs: %w", err)
+	}
+	fprog := unix.SockFprog{Len: uint16(len(insns)), Filter: &insns[0]}
+	flags := uintptr(0)
+	if notify {
+		flags = unix.SECCOMP_FILTER_FLAG_NEW_LISTENER
+	}
+	r, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, flags, uintptr(unsafe.Pointer(&fprog)))
+	runtime.KeepAlive(insns)
+	if errno != 0 {
+		return -1, errno
+	}
+	if !notify {
+		return -1, nil
+	}
+	unix.CloseOnExec(int(r))
+	return int(r), nil
 }
 
 var opNames = map[Op]string{Eq: "==", Ne: "!=", Gt: ">"}

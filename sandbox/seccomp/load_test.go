@@ -84,7 +84,20 @@ func child(mode string) {
 		}
 		all = append(all, p)
 	}
-	if _, err := Load(Options{Network: mode == "inet", HostNamespaces: mode == "host"}); err != nil {
+	// "prog:MODE" loads the program Program compiled, as the exec step does; "MODE" lets
+	// libseccomp load it: both must refuse the same calls the same way.
+	raw, ok := strings.CutPrefix(mode, "prog:")
+	opt := Options{Network: raw == "inet", HostNamespaces: raw == "host"}
+	var err error
+	if ok {
+		var prog []byte
+		if prog, err = Program(opt); err == nil {
+			_, err = LoadProgram(prog, false)
+		}
+	} else {
+		_, err = Load(opt)
+	}
+	if err != nil {
 		os.Stdout.WriteString("load: " + err.Error())
 		os.Exit(3)
 	}
@@ -139,20 +152,21 @@ func TestFilter(t *testing.T) {
 		"msgctl": "EINVAL", "mq_unlink": "EFAULT", "prlimit-pid": "EFAULT"}
 	host := map[string]string{"socket-unix": "EPERM", "socketpair-dgram": "EPERM", "shmget": "EPERM",
 		"msgctl": "EPERM", "mq_unlink": "EPERM", "prlimit-pid": "EPERM"}
-	for _, mode := range []string{"default", "inet", "host"} {
+	for _, mode := range []string{"default", "inet", "host", "prog:default", "prog:inet", "prog:host"} {
 		got := runProbes(t, mode)
+		kind := strings.TrimPrefix(mode, "prog:")
 		want := map[string]string{}
 		for k, v := range common {
 			want[k] = v
 		}
 		ns := own
-		if mode == "host" {
+		if kind == "host" {
 			ns = host
 		}
 		for k, v := range ns {
 			want[k] = v
 		}
-		if mode == "inet" {
+		if kind == "inet" {
 			want["socket-inet"], want["socket-mptcp"], want["socket-raw"] = "ok", "EPERM", "EPERM"
 		} else {
 			want["socket-inet"], want["socket-mptcp"], want["socket-raw"] = "EAFNOSUPPORT", "EAFNOSUPPORT", "EAFNOSUPPORT"
