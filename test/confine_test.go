@@ -335,6 +335,9 @@ func TestParallelRuns(t *testing.T) {
 func TestKillNineCleansUp(t *testing.T) {
 	forEachIdentity(t, func(t *testing.T, e *env) {
 		cgroupsBefore := skillrunCgroups()
+		// A masked .env gives the run a watched mask object of its own to leave behind.
+		dotEnv := filepath.Join(e.workspace, ".env")
+		e.write(dotEnv, "TOKEN="+e.canary+"\n", 0o644)
 		marker := fmt.Sprintf("%d.%d", 800+os.Getpid()%99, time.Now().UnixNano()%1000000)
 		cmd := e.command(t.Context(), "-c", "echo ready; sleep "+marker+" & sleep "+marker)
 		out, _ := cmd.StdoutPipe()
@@ -358,6 +361,9 @@ func TestKillNineCleansUp(t *testing.T) {
 			t.Fatalf("the next run failed:\n%s", r)
 		}
 		e.assertNoState()
+		if b, err := os.ReadFile(dotEnv); err != nil || string(b) != "TOKEN="+e.canary+"\n" {
+			t.Errorf(".env after kill -9: %q, %v", b, err)
+		}
 		for _, p := range []string{".claude", ".envrc"} {
 			if _, err := os.Lstat(filepath.Join(e.workspace, p)); err == nil {
 				t.Errorf("placeholder %s left behind after kill -9 and a new run", p)
