@@ -37,23 +37,7 @@ func ExecMain(args []string) {
 	}
 	argv, path := resolveCommand(spec)
 	notify := spec.Notify && spec.Degraded == nil
-	listener, err := confine(spec.Confine, spec.Seccomp, spec.Degraded != nil, notify)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "skillrun: error: %v\n", err)
-		if errors.Is(err, landlock.ErrUnsupported) {
-			fmt.Fprintf(os.Stderr, "skillrun: hint: see what this kernel enforces with: skillrun doctor\n")
-		}
-		os.Exit(exitSetup)
-	}
-	if notify {
-		// The supervisor answers the reported refusals; this process must not keep the listener.
-		err := unix.Sendmsg(notifyExecFD, []byte{1}, unix.UnixRights(listener), nil, 0)
-		unix.Close(listener)
-		unix.Close(notifyExecFD)
-		if err != nil {
-			stageFail(exitSetup, "exec: handing over the seccomp listener: %v", err)
-		}
-	}
+	confineOrExit(spec, spec.Degraded != nil, notify, notifyExecFD)
 	// Last: building the filter allocates, and a small limit would stop that, not the command.
 	if spec.Degraded != nil {
 		spec.DataLimit = spec.Degraded.dataLimit()
@@ -63,8 +47,30 @@ func ExecMain(args []string) {
 			stageFail(exitSetup, "exec: memory limit: %v", err)
 		}
 	}
-	err = unix.Exec(path, argv, os.Environ())
+	err := unix.Exec(path, argv, os.Environ())
 	execFail(argv[0], err)
+}
+
+// confineOrExit confines the calling thread for the command (see confine) and hands the seccomp
+// listener to the supervisor over notifyFD; on failure it says why and exits.
+func confineOrExit(spec stageSpec, host, notify bool, notifyFD int) {
+	listener, err := confine(spec.Confine, spec.Seccomp, host, notify)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "skillrun: error: %v\n", err)
+		if errors.Is(err, landlock.ErrUnsupported) {
+			fmt.Fprintf(os.Stderr, "skillrun: hint: see what this kernel enforces with: skillrun doctor\n")
+		}
+		os.Exit(exitSetup)
+	}
+	if notify {
+		// The supervisor answers the reported refusals; nothing inside may keep the listener.
+		err := unix.Sendmsg(notifyFD, []byte{1}, unix.UnixRights(listener), nil, 0)
+		unix.Close(listener)
+		unix.Close(notifyFD)
+		if err != nil {
+			stageFail(exitSetup, "exec: handing over the seccomp listener: %v", err)
+		}
+	}
 }
 
 // confine applies the Landlock ruleset, then the seccomp filter (which would otherwise have to

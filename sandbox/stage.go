@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -113,6 +114,9 @@ func StageMain(args []string) {
 		}
 		unix.Close(proxyFD)
 	}
+	if !spec.Nested && spec.DataLimit == 0 && len(spec.Seccomp) > 0 {
+		os.Exit(superviseChild(startConfined(spec), signals))
+	}
 	// The command starts as the exec step (this binary again), which confines itself and then
 	// executes the command: Landlock and seccomp must apply to the command, not to the stage,
 	// which still maps the nested user namespace and signals the command's group.
@@ -145,6 +149,32 @@ func StageMain(args []string) {
 		stageFail(exitSetup, "stage: starting the command: %v", err)
 	}
 	os.Exit(superviseChild(pid, signals))
+}
+
+// startConfined starts the command from a thread of the stage that confined itself first, as
+// the exec step would (Landlock, then the seccomp program), saving that start of this binary. The
+// command inherits the thread's domain and filter; the stage's other threads stay unconfined for
+// signals and reaping. Root runs only: a rootless command needs the nested user namespace the
+// filter refuses, and RLIMIT_DATA would bind the stage. The thread stays parked until the stage
+// exits: its death would also fire the command's parent-death signal.
+func startConfined(spec stageSpec) int {
+	started := make(chan int)
+	go func() {
+		runtime.LockOSThread() // never unlocked: no other goroutine ever runs on this thread
+		argv, path := resolveCommand(spec)
+		confineOrExit(spec, false, spec.Notify, spec.NotifyFD)
+		pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
+			Env:   os.Environ(),
+			Files: []uintptr{0, 1, 2},
+			Sys:   &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL},
+		})
+		if err != nil {
+			execFail(argv[0], err)
+		}
+		started <- pid
+		select {}
+	}()
+	return <-started
 }
 
 // resolveCommand finds the program through the sandbox's own PATH.

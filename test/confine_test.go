@@ -439,3 +439,17 @@ func skillrunCgroups() []string {
 	}
 	return out
 }
+
+// TestLandlockBelowTheMounts: the command's Landlock ruleset names only the plan's paths, so a
+// file the mounts show but the plan never grants (the stage's binary at /.skillrun) can be
+// neither read nor executed. Only Landlock stops this (the bind is readable and executable), so
+// the test fails whichever way the command started without its ruleset: from the stage's own
+// confined thread (root) or through the exec step (unprivileged).
+func TestLandlockBelowTheMounts(t *testing.T) {
+	forEachIdentity(t, func(t *testing.T, e *env) {
+		r := e.run("-c", `test -e /.skillrun/skillrun && echo visible; head -c 4 /.skillrun/skillrun >/dev/null 2>&1 && echo READ; /.skillrun/skillrun --version >/dev/null 2>&1 && echo RAN; echo checked`)
+		if r.code != 0 || r.stdout != "visible\nchecked\n" {
+			t.Errorf("want the stage binary visible, unreadable and not executable:\n%s", r)
+		}
+	})
+}
