@@ -48,8 +48,18 @@ func TestBuiltInProfilesLoad(t *testing.T) {
 				}
 			}
 		}
-		if len(p.Network.Allow) != 0 || len(p.Env.Secrets) != 0 {
-			t.Errorf("%s: network %v secrets %v", name, p.Network.Allow, p.Env.Secrets)
+		// No built-in profile hands out secrets; only the code-host profile names hosts, and
+		// only exact names on the default ports (no wildcard, no "*").
+		if len(p.Env.Secrets) != 0 {
+			t.Errorf("%s: secrets %v", name, p.Env.Secrets)
+		}
+		if name != "github" && len(p.Network.Allow) != 0 {
+			t.Errorf("%s: network %v", name, p.Network.Allow)
+		}
+		for _, h := range p.Network.Allow {
+			if strings.ContainsAny(h, "*:") {
+				t.Errorf("%s: network entry %q is not an exact host name", name, h)
+			}
 		}
 		for _, pass := range p.Env.Pass {
 			if pass == "*" {

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -825,4 +828,45 @@ func TestSkillUnsafeReadDoesNotLiftWriting(t *testing.T) {
 	skRun(t, skSpec{manifest: skManifestDoc("", w), lock: skLockDoc("", w), edit: inSkill,
 		policy: "version: 1\nskills:\n  pdf-tools:\n    unsafe: {filesystem: {write: [\"${HOME}/.aws\"]}}\n"},
 		skExpect{state: "approved", mounts: map[string]string{"/home/u": "rw"}, noProtect: []string{"/home/u/.aws"}, unsafe: []string{"read /home/u/.aws"}})
+}
+
+// TestProfileHosts: a skill that extends the github profile gets its hosts (once approved with
+// that profile) through the proxy, with the profile as their origin, and the developer's deny
+// still wins over them.
+func TestProfileHosts(t *testing.T) {
+	caps := "filesystem:\n  read: [\"${WORKSPACE}\"]\n"
+	spec := skSpec{manifest: skManifestDoc("github", caps), lock: skLockDoc("github", caps)}
+	p, err := Compile(skRequestFor(t, spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"codeload.github.com", "github.com", "objects.githubusercontent.com"}
+	got := append([]string(nil), p.Network.Allow...)
+	sort.Strings(got)
+	if !reflect.DeepEqual(got, want) || p.Network.Proxy != ProxyAddr {
+		t.Fatalf("allow %v proxy %q, want %v through %s", p.Network.Allow, p.Network.Proxy, want, ProxyAddr)
+	}
+	origins := map[string]string{}
+	for _, d := range p.Why {
+		if d.Kind == "host" {
+			origins[d.Subject] += d.Decision + " by " + d.Origin + "; "
+		}
+	}
+	for _, h := range want {
+		if !strings.Contains(origins[h], "profile github") {
+			t.Errorf("%s: %q, want the github profile as its origin", h, origins[h])
+		}
+	}
+	env := strings.Join(p.Env, "\n")
+	if !strings.Contains(env, "HTTPS_PROXY=") || !strings.Contains(env, "GIT_TERMINAL_PROMPT=0") {
+		t.Errorf("env lacks the proxy or the git profile's settings:\n%s", env)
+	}
+
+	spec.policy = "version: 1\ndeny: {network: {allow: [\"codeload.github.com\"]}}\n"
+	if p, err = Compile(skRequestFor(t, spec)); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(p.Network.Allow, "codeload.github.com") || !slices.Contains(p.Network.Allow, "github.com") {
+		t.Errorf("with a deny: allow %v", p.Network.Allow)
+	}
 }

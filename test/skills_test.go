@@ -298,7 +298,7 @@ func TestPolicyFloorAndErrors(t *testing.T) {
 func TestProfilesCommand(t *testing.T) {
 	e := newEnv(t, identities(t)[0])
 	r := e.run("profiles")
-	for _, want := range []string{"agent", "untrusted", "python", "node", "go", "rust", "git", "claude-code"} {
+	for _, want := range []string{"agent", "untrusted", "python", "node", "go", "rust", "git", "github", "claude-code"} {
 		if !strings.Contains(r.stdout, want+" ") {
 			t.Errorf("profiles lacks %s:\n%s", want, r)
 		}
