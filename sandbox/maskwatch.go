@@ -36,7 +36,6 @@ type maskObject struct {
 	path, entry string
 	object      string // the host path of the empty file or folder
 	dir         bool
-	handle      string // its file handle, as fanotify reports it
 }
 
 // expandedMask is one masked path on the host with the plan line it came from.
@@ -152,8 +151,7 @@ func watchMasks(objects []maskObject) (*maskWatch, error) {
 			w.f.Close()
 			return nil, fmt.Errorf("%w: %s: %v", errNoWatch, o.object, err)
 		}
-		o.handle = handleKey(uint32(h.Type()), h.Bytes())
-		w.objects[o.handle] = o
+		w.objects[handleKey(uint32(h.Type()), h.Bytes())] = o
 	}
 	go w.run()
 	return w, nil
