@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -54,6 +55,12 @@ type Request struct {
 	// NoGit says the workspace has no .git at all: .git itself is then held (by an empty file,
 	// which no tool takes for a repository), so no repository with hooks can be made there.
 	NoGit bool
+	// Repos are the workspace's repositories, its own and every one found below it, with what
+	// host git runs in them; NestedFiles are files found at any depth that tools obey (a
+	// nested CLAUDE.md); Unchecked the folders the walk that found them did not check, and why.
+	Repos       []GitRepo
+	NestedFiles []string
+	Unchecked   []string
 }
 
 // gitControl are the parts of a git folder that make host git run something: see floor.yaml.
@@ -208,6 +215,8 @@ type merge struct {
 	limits    []limitSource
 	sub       subtraction
 	why       []Decision
+	// protected are the paths already in the plan's Protect list.
+	protected map[string]bool
 }
 
 type limitSource struct {
@@ -448,7 +457,7 @@ func (m *merge) refuseFloorGrant(c *Capabilities, ref docRef) error {
 	if err := check(c.Filesystem.Exec, "exec", m.floor.NeverRead, "unreadable"); err != nil {
 		return err
 	}
-	return check(c.Filesystem.Write, "write", append(append([]string{}, m.floor.NeverRead...), m.floor.NeverWrite...), "unwritable")
+	return check(c.Filesystem.Write, "write", append(append(append([]string{}, m.floor.NeverRead...), m.floor.NeverWrite...), m.floor.persistPaths()...), "unwritable")
 }
 
 // withinPattern reports whether p is, or lies below, the floor path f, whose last element may be
@@ -479,7 +488,8 @@ func (m *merge) finish() error {
 	neverRead := pathsOf(m.floor.NeverRead, m.vars)
 	// What may never be read may never be written either: a command must not plant a
 	// credentials file or a docker config with a credential helper of its choosing.
-	neverWrite := append(append(pathsOf(m.floor.NeverWrite, m.vars), neverRead...), m.r.extraNeverWrite()...)
+	neverWrite := append(append(append(pathsOf(m.floor.NeverWrite, m.vars), neverRead...), m.r.extraNeverWrite()...),
+		pathsOf(m.floor.persistPaths(), m.vars)...)
 	var kept []pathRule
 	for _, r := range rs.paths {
 		if m.r.Skill != nil && within(r.path, m.r.Skill.Dir) {
@@ -527,6 +537,7 @@ func (m *merge) finish() error {
 		m.why = append(m.why, Decision{Kind: "path", Subject: mt.Path, Decision: mountDecision(mt), Origin: mt.Origin})
 	}
 	m.applyFloor(neverRead, append(append(pathsOf(m.floor.NeverWrite, m.vars), plantable(neverRead, m.r.Workspace)...), m.r.extraNeverWrite()...))
+	m.applyPersist()
 	for _, h := range rs.hosts {
 		plan.Network.Allow = appendUnique(plan.Network.Allow, h.pattern.String())
 		m.why = append(m.why, Decision{Kind: "host", Subject: h.pattern.String(), Decision: "granted", Origin: h.origin})
@@ -660,30 +671,97 @@ func (m *merge) applyFloor(neverRead, neverWrite []string) {
 	for _, d := range m.sub.maskBelow {
 		mask(d.path, "denied", d.origin, false) // unsafe: lifts the floor, never the developer's deny
 	}
-	seen = map[string]bool{}
-	protect := func(pth, reason, origin string, liftable bool) {
-		// Any writable mount around the path matters: a read-only mount nearer to it may be
-		// optional and skipped when the path does not exist, leaving it creatable.
-		if !p.writableAround(pth) || seen[pth] {
-			return
-		}
-		if o, ok := lifted(rs, pth, true); ok && liftable {
-			p.Unsafe = appendUnique(p.Unsafe, "write "+pth+" ("+o+")")
-			return
-		}
-		seen[pth] = true
-		p.Protect = append(p.Protect, pth)
-		m.why = append(m.why, Decision{Kind: "path", Subject: pth, Decision: "protected", Origin: origin, Reason: reason})
-	}
 	for _, f := range neverWrite {
 		if !hasGlob(path.Base(f)) {
-			protect(f, "never writable", "floor", true)
+			m.protect(f, ClassFloor, "never writable", "floor", true)
 		}
 	}
 	for _, d := range m.sub.protBelow {
-		protect(d.path, "writing denied", d.origin, false)
+		m.protect(d.path, ClassPolicy, "writing denied", d.origin, false)
 	}
 	p.Mask = outermost(p.Mask)
+}
+
+// protect keeps pth unwritable when a writable mount shows it, unless an unsafe: line lifts it
+// (liftable) and says so.
+func (m *merge) protect(pth, class, reason, origin string, liftable bool) {
+	p := m.plan
+	// Any writable mount around the path matters: a read-only mount nearer to it may be
+	// optional and skipped when the path does not exist, leaving it creatable.
+	if m.protected == nil {
+		m.protected = map[string]bool{}
+	}
+	if !p.writableAround(pth) {
+		return
+	}
+	if m.protected[pth] {
+		// Already protected by the floor's fixed list: a class that says more replaces its reason.
+		for i := range m.why {
+			d := &m.why[i]
+			if d.Subject == pth && d.Decision == "protected" && d.Class == ClassFloor && class != ClassFloor {
+				d.Class, d.Reason, d.Origin = class, reason, origin
+			}
+		}
+		return
+	}
+	if o, ok := lifted(m.effective.paths, pth, true); ok && liftable {
+		p.Unsafe = appendUnique(p.Unsafe, "write "+pth+" ("+o+")")
+		return
+	}
+	m.protected[pth] = true
+	p.Protect = append(p.Protect, pth)
+	m.why = append(m.why, Decision{Kind: "path", Subject: pth, Decision: "protected", Class: class, Origin: origin, Reason: reason})
+}
+
+// applyPersist protects, by class, what the host later runs or obeys: every repository's git
+// control files and hooks, the PATH folders, the top of a writable home, and the agents' and
+// editors' files the floor lists, at the top of the workspace, of every repository in it, and
+// wherever the walk found them.
+func (m *merge) applyPersist() {
+	p := m.plan
+	for _, pr := range m.r.gitProtections() {
+		m.protect(pr.path, pr.class, pr.reason, "git", true)
+	}
+	paths, relative := m.r.pathProtections()
+	for _, pr := range paths {
+		if !m.grantedExactly(pr.path) {
+			m.protect(pr.path, pr.class, pr.reason, "PATH", true)
+		}
+	}
+	for _, d := range relative {
+		m.why = append(m.why, Decision{Kind: "path", Subject: "PATH entry " + strconv.Quote(d), Decision: "not protected", Class: ClassPath,
+			Reason: "a relative PATH entry names whatever folder a shell is in; take it out of PATH"})
+	}
+	for _, pr := range m.homeProtections() {
+		if !m.grantedExactly(pr.path) {
+			m.protect(pr.path, pr.class, pr.reason, "home", true)
+		}
+	}
+	roots := []string{m.r.Workspace}
+	for _, g := range m.r.Repos {
+		if g.Worktree != "" && g.Worktree != m.r.Workspace {
+			roots = append(roots, g.Worktree)
+		}
+	}
+	for _, c := range m.floor.Persist {
+		why := c.Why
+		for _, rel := range c.Paths {
+			for _, root := range roots {
+				m.protect(path.Join(root, rel), c.Class, why, "floor ("+c.Tool+")", true)
+			}
+		}
+		for _, name := range c.AnyDepth {
+			for _, f := range m.r.NestedFiles {
+				if path.Base(f) == name && within(f, m.r.Workspace) {
+					m.protect(f, c.Class, why, "floor ("+c.Tool+")", true)
+				}
+			}
+		}
+	}
+	for _, u := range m.r.Unchecked {
+		m.why = append(m.why, Decision{Kind: "path", Subject: u, Decision: "not checked", Class: ClassGit,
+			Reason: "the walk for repositories and agent files stopped here; repositories below are not protected"})
+	}
 	p.Protect = outermost(p.Protect)
 	sort.Strings(p.Unsafe)
 }

@@ -322,15 +322,28 @@ func TestCompileFloorInTheWorkspace(t *testing.T) {
 		".envrc", "CLAUDE.md", "AGENTS.md", "GEMINI.md", ".agents/skills",
 		".git/commondir", ".git/config.worktree", ".git/modules"}
 	for _, w := range want {
-		if !inList(p.Protect, "/home/u/proj/"+w) {
+		covered := false
+		for _, pr := range p.Protect {
+			covered = covered || within("/home/u/proj/"+w, pr)
+		}
+		if !covered {
 			t.Errorf("/home/u/proj/%s is not protected: %v", w, p.Protect)
 		}
 	}
-	// The home is an empty tmpfs: nothing of it needs masking or protecting, and every protected
-	// path lies in a writable mount (the sandbox makes a placeholder for each).
-	if len(p.Protect) != len(want) {
-		t.Errorf("protect %v, want only the workspace's %d persistence paths", p.Protect, len(want))
+	// Every protection says its class and why.
+	why := map[string]Decision{}
+	for _, d := range p.Why {
+		if d.Decision == "protected" {
+			why[d.Subject] = d
+		}
 	}
+	for _, pr := range p.Protect {
+		if d, ok := why[pr]; !ok || d.Class == "" || d.Reason == "" {
+			t.Errorf("%s is protected without a class and a reason: %+v", pr, d)
+		}
+	}
+	// The home is an empty tmpfs: nothing of it needs masking or protecting, and every protected
+	// path lies in a writable mount.
 	for _, m := range append(append([]string{}, p.Mask...), p.Protect...) {
 		if within(m, "/home/u") && !within(m, "/home/u/proj") {
 			t.Errorf("%s listed although the home is an empty tmpfs", m)

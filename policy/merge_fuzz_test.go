@@ -431,10 +431,14 @@ func fzSkillPlan(t *testing.T, floor *FloorDoc, data []byte) string {
 		Skill:      &SkillRequest{Name: skName, Dir: skDir, Source: source, Manifest: manifest, Lock: lock},
 	}
 	caller := map[string]string{}
-	for _, k := range append(append([]string{}, fzEnvNames...), "MY_B", "LC_ALL", "PATH", "HOME") {
+	for _, k := range append(append([]string{}, fzEnvNames...), "MY_B", "LC_ALL", "HOME") {
 		caller[k] = "caller-value-of-" + k
 		r.Environ = append(r.Environ, k+"="+caller[k])
 	}
+	// PATH's folders are protected by name (a program planted in one shadows a real one), so
+	// the plan names them outside env too.
+	caller["PATH"] = "/usr/bin:/home/u/bin"
+	r.Environ = append(r.Environ, "PATH="+caller["PATH"])
 	p, err := Compile(r)
 	docs := func() string {
 		return "\n--- manifest\n" + manDoc + "--- policy\n" + polDoc + "--- approved\n" + approved.yaml()

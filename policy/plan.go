@@ -177,7 +177,10 @@ type Decision struct {
 	Kind     string `json:"kind"` // path, host, env, secret, limit, floor
 	Subject  string `json:"subject"`
 	Decision string `json:"decision"` // granted, denied, read-only, masked, protected, passed, set, ...
-	Origin   string `json:"origin,omitempty"`
+	// Class says what kind of protection a protected path is (git, path, home, agent, floor,
+	// policy): what host tool would run or obey it.
+	Class  string `json:"class,omitempty"`
+	Origin string `json:"origin,omitempty"`
 	Reason   string `json:"reason,omitempty"`
 }
 

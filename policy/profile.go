@@ -68,6 +68,24 @@ type FloorDoc struct {
 	NeverWrite []string `yaml:"never_write"`
 	NeverEnv   []string `yaml:"never_env"`
 	StripEnv   []string `yaml:"strip_env"`
+	// Persist lists, tool by tool, the files that tools on the host later run or obey (agents'
+	// instructions, settings, MCP servers, editors' tasks, env loaders): never writable at the
+	// top of the workspace and of every repository in it.
+	Persist []PersistClass `yaml:"persist"`
+}
+
+// PersistClass is one tool's files in the floor.
+type PersistClass struct {
+	// Tool names who reads the files; Class is the protection class (ClassAgent, ClassGit…);
+	// Why says what the tool does with them, in plain words.
+	Tool  string `yaml:"tool"`
+	Class string `yaml:"class"`
+	Why   string `yaml:"why"`
+	// Paths are relative to the top of the workspace (and of each repository in it).
+	Paths []string `yaml:"paths"`
+	// AnyDepth are file names the tool reads in any folder (a nested CLAUDE.md): protected
+	// wherever the workspace walk finds them.
+	AnyDepth []string `yaml:"any_depth"`
 }
 
 // decodeStrict parses YAML, rejecting unknown keys, and reports errors with file:line:column.
@@ -177,6 +195,21 @@ func LoadFloor() (*FloorDoc, error) {
 	for _, p := range append(append([]string{}, f.NeverRead...), f.NeverWrite...) {
 		if err := checkPathPattern(p); err != nil {
 			return nil, fmt.Errorf("%w: floor.yaml: %v", ErrInvalid, err)
+		}
+	}
+	for _, c := range f.Persist {
+		if c.Tool == "" || c.Class == "" || c.Why == "" {
+			return nil, fmt.Errorf("%w: floor.yaml: a persist entry needs tool, class and why", ErrInvalid)
+		}
+		for _, p := range c.Paths {
+			if err := checkPathPattern("/" + p); err != nil || strings.HasPrefix(p, "/") || hasGlob(p) {
+				return nil, fmt.Errorf("%w: floor.yaml: persist %s: %q must be a plain relative path", ErrInvalid, c.Tool, p)
+			}
+		}
+		for _, n := range c.AnyDepth {
+			if n == "" || strings.Contains(n, "/") || hasGlob(n) {
+				return nil, fmt.Errorf("%w: floor.yaml: persist %s: %q must be a plain file name", ErrInvalid, c.Tool, n)
+			}
 		}
 	}
 	return &f, nil

@@ -120,8 +120,18 @@ func TestFloorHoldsTheDesign(t *testing.T) {
 		"${CONFIG}/skillrun", "${STATE}/skillrun", "/etc/shadow", "/etc/gshadow", "/etc/ssh/*_key")
 	neverWrite := append(home(".bashrc", ".bash_profile", ".profile", ".zshrc", ".zshenv", ".zprofile", ".zlogin",
 		".config/autostart", ".config/systemd", ".gitconfig", ".ssh"),
-		ws(".git/hooks", ".git/config", ".claude", ".codex", ".gemini", ".cursor", ".vscode", ".mcp.json", ".envrc",
-			"CLAUDE.md", "AGENTS.md", "GEMINI.md")...)
+		ws(".git/hooks", ".git/config")...)
+	// The agents' and editors' files the design names are in the floor's persist section.
+	var persisted []string
+	for _, c := range f.Persist {
+		persisted = append(persisted, ws(append([]string{}, c.Paths...)...)...)
+	}
+	for _, w := range ws(".claude", ".codex", ".gemini", ".cursor", ".vscode", ".mcp.json", ".envrc", "CLAUDE.md", "AGENTS.md", "GEMINI.md",
+		".windsurf", ".clinerules", ".github/copilot-instructions.md", ".idea", ".zed", ".devcontainer", "mise.toml") {
+		if !inList(persisted, w) {
+			t.Errorf("floor persist lacks %s", w)
+		}
+	}
 	neverEnv := []string{"*_TOKEN", "*_SECRET", "*_KEY", "*_PASSWORD", "AWS_*", "GITHUB_TOKEN", "NPM_TOKEN"}
 	stripEnv := []string{"*_BASE_URL", "*_API_BASE", "LD_PRELOAD", "LD_LIBRARY_PATH", "NODE_OPTIONS", "BASH_ENV", "ENV",
 		"PYTHONSTARTUP", "PERL5OPT", "RUBYOPT", "GIT_SSH_COMMAND", "GIT_CONFIG_*", "SSH_AUTH_SOCK", "GPG_AGENT_INFO",

@@ -215,7 +215,11 @@ func (e skExpect) check(t *testing.T, p *Plan, err error) {
 		}
 	}
 	for _, x := range e.protect {
-		if !skHas(p.Protect, x) {
+		covered := false
+		for _, pr := range p.Protect {
+			covered = covered || within(x, pr)
+		}
+		if !covered {
 			t.Errorf("%s not protected: %v", x, p.Protect)
 		}
 	}

@@ -62,6 +62,9 @@ func buildRequest(c *cli.Context, hashNow bool) (policy.Request, error) {
 	if _, err := os.Lstat(filepath.Join(r.Workspace, ".git")); errors.Is(err, os.ErrNotExist) {
 		r.NoGit = true
 	}
+	if err := inspectWorkspace(&r); err != nil {
+		return r, err
+	}
 	roots := policy.SkillRoots(r.Home, r.Workspace, r.Policy)
 	found := policy.Discover(hostFS{}, roots)
 	r.SkillRoots = policy.RootDirs(roots)
