@@ -181,7 +181,7 @@ type Decision struct {
 	// policy): what host tool would run or obey it.
 	Class  string `json:"class,omitempty"`
 	Origin string `json:"origin,omitempty"`
-	Reason   string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // Limits bound the run. Zero means no limit of that kind.
