@@ -44,6 +44,8 @@ func runAction(c *cli.Context) (err error) {
 	if res != nil {
 		rec.denials = append(rec.denials, reportSyscalls(errw, res.Denials, c.Bool("quiet"))...)
 		rec.denials = append(rec.denials, reportMaskedReads(errw, plan, req, res.MaskedReads, c.Bool("quiet"))...)
+		// workspace.go: repositories and agent files the command left where no guard could be.
+		rec.denials = append(rec.denials, checkAfter(errw, req, plan, c.Bool("quiet"))...)
 	}
 	rec.res = res
 	if errors.Is(err, sandbox.ErrIntegrity) && req.Skill != nil && req.Skill.Lock != nil {

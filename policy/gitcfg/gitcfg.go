@@ -127,7 +127,7 @@ func (p *parser) header() error {
 		if c == ']' {
 			p.next()
 			p.section = strings.ToLower(name.String())
-			if p.section == "" {
+			if p.section == "" || strings.HasPrefix(p.section, ".") || strings.HasSuffix(p.section, ".") {
 				return p.errf("empty section name")
 			}
 			return nil
@@ -167,8 +167,8 @@ func (p *parser) header() error {
 	if p.eof() || p.next() != ']' {
 		return p.errf("expected ] after the subsection")
 	}
-	if name.Len() == 0 {
-		return p.errf("empty section name")
+	if name.Len() == 0 || strings.Contains(name.String(), ".") {
+		return p.errf("bad section name before a subsection")
 	}
 	p.section = strings.ToLower(name.String()) + "." + sub.String()
 	return nil
@@ -268,4 +268,34 @@ func expandHome(p, home string) string {
 		return path.Join(home, rest)
 	}
 	return p
+}
+
+// Format writes entries back as a config file git reads to the same keys and values: one
+// section header per run of entries of the same section, every value quoted and escaped.
+func Format(entries []Entry) string {
+	var b strings.Builder
+	section := ""
+	for _, e := range entries {
+		i := strings.LastIndexByte(e.Key, '.')
+		if i < 0 {
+			continue
+		}
+		sec, name := e.Key[:i], e.Key[i+1:]
+		if sec != section {
+			section = sec
+			if j := strings.IndexByte(sec, '.'); j >= 0 {
+				sub := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(sec[j+1:])
+				fmt.Fprintf(&b, "[%s \"%s\"]\n", sec[:j], sub)
+			} else {
+				fmt.Fprintf(&b, "[%s]\n", sec)
+			}
+		}
+		if e.NoValue {
+			fmt.Fprintf(&b, "\t%s\n", name)
+			continue
+		}
+		v := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\t", `\t`, "\b", `\b`).Replace(e.Value)
+		fmt.Fprintf(&b, "\t%s = \"%s\"\n", name, v)
+	}
+	return b.String()
 }

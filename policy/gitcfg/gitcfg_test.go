@@ -192,3 +192,25 @@ func FuzzParse(f *testing.F) {
 		_ = Runners(es)
 	})
 }
+
+func FuzzFormatRoundTrip(f *testing.F) {
+	f.Add([]byte("[core]\nbare\n[a \"B\\\"c\"]\nd = \"e\\tf\"  \n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		es, err := Parse("f", b)
+		if err != nil {
+			return
+		}
+		again, err := Parse("f", []byte(Format(es)))
+		if err != nil {
+			t.Fatalf("formatted config does not parse: %v\n%s", err, Format(es))
+		}
+		if len(again) != len(es) {
+			t.Fatalf("%d entries, %d after formatting", len(es), len(again))
+		}
+		for i := range es {
+			if es[i].Key != again[i].Key || es[i].Value != again[i].Value || es[i].NoValue != again[i].NoValue {
+				t.Fatalf("entry %d: %+v became %+v", i, es[i], again[i])
+			}
+		}
+	})
+}
