@@ -51,9 +51,16 @@ type Request struct {
 	// what host git runs.
 	GitLinks []string
 	GitDirs  []string
-	// NoGit says the workspace has no .git at all: .git itself is then held (by an empty file,
-	// which no tool takes for a repository), so no repository with hooks can be made there.
+	// NoGit says the workspace has no .git at all. It protects nothing by itself: a repository
+	// the command creates there is checked when the command ends.
 	NoGit bool
+}
+
+// inNewRepo says p lies in the .git of a workspace that has none: the sandbox would undo the
+// repository a legitimate `git init` makes there (a missing protected path is watched, and what
+// appears at it undone). Such a repository is checked when the command ends instead.
+func (r *Request) inNewRepo(p string) bool {
+	return r.NoGit && within(p, path.Join(r.Workspace, ".git"))
 }
 
 // gitControl are the parts of a git folder that make host git run something: see floor.yaml.
@@ -566,9 +573,10 @@ func (r *Request) extraNeverWrite() []string {
 		out = append(out, r.PolicyFile)
 	}
 	out = append(append(out, r.Binaries...), r.GitLinks...)
-	if r.NoGit {
-		out = append(out, path.Join(r.Workspace, ".git"))
-	}
+	// NoGit no longer protects .git: `git init` at the top of a folder that is not a repository is
+	// a legitimate edit. A missing protected path is watched, not held (sandbox/createguard.go),
+	// so protecting .git would undo that repository; the repositories a command creates are
+	// checked when it ends instead.
 	for _, g := range r.GitDirs {
 		for _, c := range gitControl {
 			out = append(out, path.Join(g, c))
@@ -676,7 +684,7 @@ func (m *merge) applyFloor(neverRead, neverWrite []string) {
 		m.why = append(m.why, Decision{Kind: "path", Subject: pth, Decision: "protected", Origin: origin, Reason: reason})
 	}
 	for _, f := range neverWrite {
-		if !hasGlob(path.Base(f)) {
+		if !hasGlob(path.Base(f)) && !m.r.inNewRepo(f) {
 			protect(f, "never writable", "floor", true)
 		}
 	}

@@ -9,52 +9,6 @@ import (
 	"github.com/skillrun/skillrun/policy"
 )
 
-func TestMissingPlaceholders(t *testing.T) {
-	ws := t.TempDir()
-	os.Mkdir(filepath.Join(ws, ".claude"), 0o755)
-	os.WriteFile(filepath.Join(ws, "afile"), nil, 0o644)
-	got := missingPlaceholders([]string{
-		ws + "/.git/hooks", ws + "/.git/config", // .git missing: created first, once
-		ws + "/.claude",     // exists: nothing
-		ws + "/.envrc",      // missing
-		ws + "/afile/below", // below a file: nothing can be created there
-		ws + "/.vscode/a/b", // missing parents, in order
-	})
-	want := []string{ws + "/.git", ws + "/.git/hooks", ws + "/.git/config", ws + "/.envrc",
-		ws + "/.vscode", ws + "/.vscode/a", ws + "/.vscode/a/b"}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("got  %q\nwant %q", got, want)
-	}
-}
-
-func TestPlaceholdersComeAndGo(t *testing.T) {
-	state, ws := t.TempDir(), t.TempDir()
-	protect := []string{ws + "/.git/hooks", ws + "/.envrc"}
-	a, err := holdPlaceholders(state, ws, protect)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := holdPlaceholders(state, ws, protect) // a second run in the same workspace
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.release()
-	if _, err := os.Stat(ws + "/.git/hooks"); err != nil {
-		t.Fatalf("the first run out removed placeholders the second still needs: %v", err)
-	}
-	os.WriteFile(ws+"/.git/kept", []byte("user data"), 0o644) // something real appeared meanwhile
-	b.release()
-	if _, err := os.Stat(ws + "/.envrc"); !os.IsNotExist(err) {
-		t.Errorf("the last run out left .envrc behind: %v", err)
-	}
-	if _, err := os.Stat(ws + "/.git/kept"); err != nil {
-		t.Errorf("a real file was removed: %v", err)
-	}
-	if _, err := os.Stat(ws + "/.git/hooks"); !os.IsNotExist(err) {
-		t.Errorf("the empty placeholder .git/hooks was left behind: %v", err)
-	}
-}
-
 func TestProtectMountsCoversSymlinks(t *testing.T) {
 	ws := t.TempDir()
 	os.MkdirAll(filepath.Join(ws, ".git", "hooks"), 0o755)
@@ -65,7 +19,7 @@ func TestProtectMountsCoversSymlinks(t *testing.T) {
 		Mounts:  []policy.Mount{{Path: ws, Access: policy.ReadWrite}},
 		Protect: []string{ws + "/.git/config", ws + "/.git/hooks", ws + "/.vscode", ws + "/.codex/config.toml"},
 	}
-	mounts, covers := protectMounts(plan)
+	mounts, covers, _ := protectMounts(plan)
 	var dests []string
 	for _, m := range mounts {
 		dests = append(dests, m.Destination)

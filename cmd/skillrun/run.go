@@ -44,6 +44,7 @@ func runAction(c *cli.Context) (err error) {
 	if res != nil {
 		rec.denials = append(rec.denials, reportSyscalls(errw, res.Denials, c.Bool("quiet"))...)
 		rec.denials = append(rec.denials, reportMaskedReads(errw, plan, req, res.MaskedReads, c.Bool("quiet"))...)
+		rec.denials = append(rec.denials, reportBlockedCreations(errw, plan, req, res.Blocked, c.Bool("quiet"))...)
 	}
 	rec.res = res
 	if errors.Is(err, sandbox.ErrIntegrity) && req.Skill != nil && req.Skill.Lock != nil {
