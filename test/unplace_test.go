@@ -269,3 +269,42 @@ func stageOf(parent int) int {
 	}
 	return 0
 }
+
+// notUndone drops from ok (lines "ATTACK-OK ... PATH") the creations the sandbox undid: the run
+// reported PATH, or a folder above it, as a blocked creation, and the host has nothing at PATH.
+// A missing protected name is not refused inside (nothing holds it); it is undone at once.
+// Relative paths are below dir; "~/" is home.
+func notUndone(r result, dir, home string, ok []string) []string {
+	abs := func(p string) string {
+		if rest, found := strings.CutPrefix(p, "~/"); found {
+			return filepath.Join(home, rest)
+		}
+		if !filepath.IsAbs(p) {
+			return filepath.Join(dir, p)
+		}
+		return p
+	}
+	var reported []string
+	for _, l := range strings.Split(r.stderr, "\n") {
+		if rest, found := strings.CutPrefix(l, "skillrun: blocked: creation of "); found {
+			p, _, _ := strings.Cut(rest, " (")
+			reported = append(reported, abs(p))
+		}
+	}
+	var out []string
+	for _, l := range ok {
+		f := strings.Fields(l)
+		p := abs(f[len(f)-1])
+		undone := false
+		for _, b := range reported {
+			if p == b || strings.HasPrefix(p, b+"/") {
+				_, err := os.Lstat(p)
+				undone = os.IsNotExist(err)
+			}
+		}
+		if !undone {
+			out = append(out, l)
+		}
+	}
+	return out
+}
