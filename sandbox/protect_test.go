@@ -47,3 +47,44 @@ func TestExpandMasks(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// TestProtectMountsTargets: a missing protected path becomes a target for the creation guard and
+// gets no mount; a glob line binds each match and becomes a target for new names; nothing is
+// created on the host.
+func TestProtectMountsTargets(t *testing.T) {
+	ws := t.TempDir()
+	os.MkdirAll(filepath.Join(ws, ".github"), 0o755)
+	os.WriteFile(filepath.Join(ws, ".bashrc"), nil, 0o644)
+	os.WriteFile(filepath.Join(ws, "afile"), nil, 0o644)
+	os.Symlink("/elsewhere", filepath.Join(ws, "linked"))
+	plan := &policy.Plan{
+		Mounts: []policy.Mount{{Path: ws, Access: policy.ReadWrite}},
+		Protect: []string{ws + "/.envrc", ws + "/.github/copilot-instructions.md", ws + "/.agents/skills",
+			ws + "/afile/below", ws + "/linked/x", ws + "/.*rc"},
+	}
+	before, _ := os.ReadDir(ws)
+	mounts, covers, targets := protectMounts(plan)
+	var dests []string
+	for _, m := range mounts {
+		dests = append(dests, m.Destination)
+	}
+	if want := []string{ws + "/.bashrc"}; !reflect.DeepEqual(dests, want) {
+		t.Errorf("mounts %q, want %q", dests, want)
+	}
+	if want := []string{ws + "/linked"}; !reflect.DeepEqual(covers, want) {
+		t.Errorf("covers %q, want %q", covers, want)
+	}
+	want := []guardTarget{
+		{Entry: ws + "/.envrc", Root: ws, Elems: []string{".envrc"}},
+		{Entry: ws + "/.github/copilot-instructions.md", Root: ws, Elems: []string{".github", "copilot-instructions.md"}},
+		{Entry: ws + "/.agents/skills", Root: ws, Elems: []string{".agents", "skills"}},
+		{Entry: ws + "/afile/below", Root: ws, Elems: []string{"afile", "below"}},
+		{Entry: ws + "/.*rc", Root: ws, Elems: []string{".*rc"}, Glob: true, Keep: []string{".bashrc"}},
+	}
+	if !reflect.DeepEqual(targets, want) {
+		t.Errorf("targets\n got %+v\nwant %+v", targets, want)
+	}
+	if after, _ := os.ReadDir(ws); len(after) != len(before) {
+		t.Errorf("protectMounts created something on the host: %v", after)
+	}
+}
