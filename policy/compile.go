@@ -52,8 +52,8 @@ type Request struct {
 	// what host git runs.
 	GitLinks []string
 	GitDirs  []string
-	// NoGit says the workspace has no .git at all: .git itself is then held (by an empty file,
-	// which no tool takes for a repository), so no repository with hooks can be made there.
+	// NoGit says the workspace has no .git at all. It protects nothing by itself: a repository
+	// the command creates there is checked when the command ends.
 	NoGit bool
 	// Repos are the workspace's repositories, its own and every one found below it, with what
 	// host git runs in them; NestedFiles are files found at any depth that tools obey (a
@@ -61,6 +61,13 @@ type Request struct {
 	Repos       []GitRepo
 	NestedFiles []string
 	Unchecked   []string
+}
+
+// inNewRepo says p lies in the .git of a workspace that has none: the sandbox would undo the
+// repository a legitimate `git init` makes there (a missing protected path is watched, and what
+// appears at it undone). Such a repository is checked when the command ends instead.
+func (r *Request) inNewRepo(p string) bool {
+	return r.NoGit && within(p, path.Join(r.Workspace, ".git"))
 }
 
 // gitControl are the parts of a git folder that make host git run something: see floor.yaml.
@@ -577,9 +584,10 @@ func (r *Request) extraNeverWrite() []string {
 		out = append(out, r.PolicyFile)
 	}
 	out = append(append(out, r.Binaries...), r.GitLinks...)
-	if r.NoGit {
-		out = append(out, path.Join(r.Workspace, ".git"))
-	}
+	// NoGit no longer protects .git: `git init` at the top of a folder that is not a repository is
+	// a legitimate edit. A missing protected path is watched, not held (sandbox/createguard.go),
+	// so protecting .git would undo that repository; the repositories a command creates are
+	// checked when it ends instead.
 	for _, g := range r.GitDirs {
 		for _, c := range gitControl {
 			out = append(out, path.Join(g, c))
@@ -672,7 +680,7 @@ func (m *merge) applyFloor(neverRead, neverWrite []string) {
 		mask(d.path, "denied", d.origin, false) // unsafe: lifts the floor, never the developer's deny
 	}
 	for _, f := range neverWrite {
-		if !hasGlob(path.Base(f)) {
+		if !hasGlob(path.Base(f)) && !m.r.inNewRepo(f) {
 			m.protect(f, ClassFloor, "never writable", "floor", true)
 		}
 	}

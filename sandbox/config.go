@@ -119,7 +119,8 @@ func buildConfig(plan *policy.Plan, st *state, exe string, rootless bool) (*conf
 		}
 		cfg.Mounts = append(cfg.Mounts, mounts...)
 	}
-	protected, covers := protectMounts(plan)
+	protected, covers, targets := protectMounts(plan)
+	st.guard = targets
 	cfg.Mounts = append(cfg.Mounts, protected...)
 	cfg.Mounts = append(cfg.Mounts, late...)
 	// The hook costs a process start per run: only when there is something for it to do.
@@ -285,58 +286,94 @@ func planMount(m policy.Mount, st *state, tmpfsOwner string) ([]*configs.Mount, 
 	return []*configs.Mount{mnt}, nil
 }
 
-// protectMounts re-binds the plan's protected paths read-only. Each is made a mount point, so it
-// cannot be renamed, removed or replaced from inside; so are the directories between the writable
-// mount and it (a renamed .git would carry its read-only hooks away). A symlink on the way (the
-// protected path itself, or a directory above it) is never followed on the host, where it could
-// point at a secret: it is returned in covers, and the cover hook mounts an empty read-only file
-// over the link itself.
-func protectMounts(plan *policy.Plan) (mounts []*configs.Mount, covers []string) {
+// protectMounts re-binds the plan's existing protected paths read-only. Each is made a mount
+// point, so it cannot be renamed, removed or replaced from inside; so are the directories between
+// the writable mount and it (a renamed .git would carry its read-only hooks away). A symlink on
+// the way (the protected path itself, or a directory above it) is never followed on the host,
+// where it could point at a secret: it is returned in covers, and the cover hook mounts an empty
+// read-only file over the link itself. A protected path that does not exist is returned as a
+// target for the creation guard (createguard.go): nothing is made on the host for it. A line whose
+// last element is a glob protects each existing match, and is a target for new matching names.
+func protectMounts(plan *policy.Plan) (mounts []*configs.Mount, covers []string, targets []guardTarget) {
 	pinned := map[string]bool{}
 	covered := map[string]bool{}
 	roots := writableRoots(plan)
-	for _, p := range plan.Protect {
-		root := innermost(roots, p)
-		if root == "" {
-			continue
-		}
-		var pins []string
-		done := false
+	// way looks at the path from root to p: the folders on it, and whether it is whole (p
+	// exists), broken (p or a folder on the way is missing, or a file) or through a symlink,
+	// which is then covered.
+	way := func(root, p string) (pins []string, exists, link bool) {
 		for _, c := range append(ancestorsBelow(root, p), p) {
 			fi, err := os.Lstat(c)
-			if err != nil {
-				done = true // the placeholder could not be made (a parent is a file): nothing to protect
-				break
-			}
-			if fi.Mode()&os.ModeSymlink != 0 {
+			switch {
+			case err != nil:
+				return nil, false, false
+			case fi.Mode()&os.ModeSymlink != 0:
 				if !covered[c] {
 					covered[c] = true
 					covers = append(covers, c)
 				}
-				done = true
-				break
-			}
-			if c != p && fi.IsDir() {
+				return nil, false, true
+			case c != p && !fi.IsDir():
+				return nil, false, false // a file that may give way to a folder: guarded
+			case c != p:
 				pins = append(pins, c)
 			}
 		}
-		if done {
-			continue
-		}
-		for _, d := range pins {
-			if !pinned[d] {
-				pinned[d] = true
-				mounts = append(mounts, &configs.Mount{Source: d, Destination: d, Device: "bind", Flags: bindFlags})
-			}
-		}
-		mounts = append(mounts, &configs.Mount{
-			Source: p, Destination: p, Device: "bind",
-			Flags:   bindFlags | unix.MS_RDONLY | unix.MS_NOEXEC,
-			RecAttr: &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY},
-		})
-		pinned[p] = true
+		return pins, true, false
 	}
-	return mounts, covers
+	for _, entry := range plan.Protect {
+		paths := []string{entry}
+		glob := strings.ContainsAny(filepath.Base(entry), "*?[")
+		if glob {
+			paths, _ = filepath.Glob(entry)
+			dir := filepath.Dir(entry)
+			root := innermost(roots, filepath.Join(dir, "x"))
+			if root == "" {
+				continue
+			}
+			if _, _, link := way(root, dir); link && dir != root {
+				continue
+			}
+			var elems []string
+			if dir != root {
+				elems = strings.Split(dir[len(root)+1:], "/")
+			}
+			keep := []string{}
+			for _, p := range paths {
+				keep = append(keep, filepath.Base(p))
+			}
+			targets = append(targets, guardTarget{Entry: entry, Root: root, Elems: append(elems, filepath.Base(entry)), Glob: true, Keep: keep})
+		}
+		for _, p := range paths {
+			root := innermost(roots, p)
+			if root == "" || p == root {
+				continue
+			}
+			pins, exists, link := way(root, p)
+			if link {
+				continue
+			}
+			if !exists {
+				if !glob {
+					targets = append(targets, guardTarget{Entry: entry, Root: root, Elems: strings.Split(p[len(root)+1:], "/")})
+				}
+				continue
+			}
+			for _, d := range pins {
+				if !pinned[d] {
+					pinned[d] = true
+					mounts = append(mounts, &configs.Mount{Source: d, Destination: d, Device: "bind", Flags: bindFlags})
+				}
+			}
+			mounts = append(mounts, &configs.Mount{
+				Source: p, Destination: p, Device: "bind",
+				Flags:   bindFlags | unix.MS_RDONLY | unix.MS_NOEXEC,
+				RecAttr: &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY},
+			})
+			pinned[p] = true
+		}
+	}
+	return mounts, covers, targets
 }
 
 func writableRoots(plan *policy.Plan) []string {
@@ -378,11 +415,29 @@ func expandMasks(masks []string) []string {
 	return out
 }
 
+// expandGlobs returns the existing matches of the lines whose last element is a glob.
+func expandGlobs(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		if strings.ContainsAny(filepath.Base(l), "*?[") {
+			m, _ := filepath.Glob(l)
+			out = append(out, m...)
+		}
+	}
+	return out
+}
+
 // insideProtected reports whether p lies strictly inside one of the plan's protected paths.
 func insideProtected(plan *policy.Plan, p string) bool {
 	for _, pr := range plan.Protect {
 		if strings.HasPrefix(p, pr+"/") {
 			return true
+		}
+		if base := filepath.Base(pr); strings.ContainsAny(base, "*?[") && strings.HasPrefix(p, filepath.Dir(pr)+"/") {
+			elem, _, _ := strings.Cut(p[len(filepath.Dir(pr))+1:], "/")
+			if ok, _ := filepath.Match(base, elem); ok && elem != p[len(filepath.Dir(pr))+1:] {
+				return true
+			}
 		}
 	}
 	return false

@@ -633,7 +633,10 @@ func translateHost(plan *policy.Plan, home, tmp string) (*hostRules, error) {
 			t.set(rp, d.acc, kindMount)
 		}
 	}
-	for _, p := range plan.Protect {
+	// A missing protected path needs nothing more: the folder holding it is narrowed, so nothing
+	// can be created in it at all. A glob line protects each existing match, and its pattern
+	// stays a node of its own so its folder is narrowed too.
+	for _, p := range append(append([]string{}, plan.Protect...), expandGlobs(plan.Protect)...) {
 		t.setBoth(p, 0, kindProtect) // the rights are the mount's, read-only: see below
 	}
 	for _, p := range expandMasks(plan.Mask) {

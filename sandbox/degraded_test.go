@@ -79,6 +79,15 @@ func TestTranslateHost(t *testing.T) {
 			"ws/.git/hooks": "read", "ws/.git/index": "read,write,exec"},
 		narrowed: []string{"ws", "ws/.git"},
 	}, {
+		name: "a protected glob: each match read-only, nothing new in its folder",
+		tree: []string{"home/.bashrc", "home/.config/x", "home/notes", "home/.ssh/"},
+		plan: func(r string) *policy.Plan {
+			h := r + "/home"
+			return &policy.Plan{Workspace: h, Mounts: []policy.Mount{rw(h)}, Protect: []string{h + "/.*"}}
+		},
+		want:     map[string]string{"home": "read", "home/.bashrc": "read", "home/.config": "read", "home/.ssh": "read", "home/notes": "read,write,exec"},
+		narrowed: []string{"home"},
+	}, {
 		name: "read-only system folder with masked files and a glob",
 		tree: []string{"etc/passwd", "etc/shadow", "etc/ssh/ssh_config", "etc/ssh/ssh_host_ed25519_key", "etc/ssl/certs/ca.pem"},
 		plan: func(r string) *policy.Plan {

@@ -28,17 +28,21 @@ type Facts struct {
 	SeccompNotif bool   `json:"seccomp_user_notification"`
 	SeccompNote  string `json:"seccomp_note,omitempty"`
 	// MaskWatch says reads of masked files are reported (fanotify, see MaskedRead).
-	MaskWatch     bool     `json:"masked_reads_reported"`
-	MaskWatchNote string   `json:"masked_reads_note,omitempty"`
-	UserNS        bool     `json:"user_namespaces"`
-	UserNSNote    string   `json:"user_namespaces_note,omitempty"`
-	Cgroup        string   `json:"cgroup"`
-	CgroupNote    string   `json:"cgroup_note,omitempty"`
-	StateRoot     string   `json:"state_root"`
-	Enforced      []string `json:"enforced"`
-	NotEnforced   []string `json:"not_enforced"`
-	Ready         bool     `json:"ready"`
-	Problem       string   `json:"problem,omitempty"`
+	MaskWatch     bool   `json:"masked_reads_reported"`
+	MaskWatchNote string `json:"masked_reads_note,omitempty"`
+	// CreateWatch says missing protected paths can be held (createguard.go); without it a run
+	// that has any fails closed.
+	CreateWatch     bool     `json:"missing_protected_held"`
+	CreateWatchNote string   `json:"missing_protected_note,omitempty"`
+	UserNS          bool     `json:"user_namespaces"`
+	UserNSNote      string   `json:"user_namespaces_note,omitempty"`
+	Cgroup          string   `json:"cgroup"`
+	CgroupNote      string   `json:"cgroup_note,omitempty"`
+	StateRoot       string   `json:"state_root"`
+	Enforced        []string `json:"enforced"`
+	NotEnforced     []string `json:"not_enforced"`
+	Ready           bool     `json:"ready"`
+	Problem         string   `json:"problem,omitempty"`
 }
 
 // Probe gathers the facts. It starts one short-lived process to test user namespaces.
@@ -52,6 +56,8 @@ func Probe() Facts {
 	f.Seccomp, f.SeccompNotif, f.SeccompNote = seccompSupport()
 	f.MaskWatchNote = maskWatchSupport()
 	f.MaskWatch = f.MaskWatchNote == ""
+	f.CreateWatchNote = createWatchSupport()
+	f.CreateWatch = f.CreateWatchNote == ""
 	f.UserNSNote = ProbeUserNamespace()
 	f.UserNS = f.UserNSNote == ""
 	f.Cgroup, f.CgroupNote = cgroupSupport(f.Root)
@@ -86,6 +92,8 @@ func Probe() Facts {
 		f.Problem = "seccomp is unavailable: " + f.SeccompNote
 	case !f.Root && !f.UserNS:
 		f.Problem = "user namespaces are unavailable to this user: " + f.UserNSNote
+	case !f.CreateWatch:
+		f.Problem = "missing protected paths cannot be watched: " + f.CreateWatchNote
 	default:
 		f.Ready = true
 	}

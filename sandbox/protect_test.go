@@ -9,52 +9,6 @@ import (
 	"github.com/skillrun/skillrun/policy"
 )
 
-func TestMissingPlaceholders(t *testing.T) {
-	ws := t.TempDir()
-	os.Mkdir(filepath.Join(ws, ".claude"), 0o755)
-	os.WriteFile(filepath.Join(ws, "afile"), nil, 0o644)
-	got := missingPlaceholders([]string{
-		ws + "/.git/hooks", ws + "/.git/config", // .git missing: created first, once
-		ws + "/.claude",     // exists: nothing
-		ws + "/.envrc",      // missing
-		ws + "/afile/below", // below a file: nothing can be created there
-		ws + "/.vscode/a/b", // missing parents, in order
-	})
-	want := []string{ws + "/.git", ws + "/.git/hooks", ws + "/.git/config", ws + "/.envrc",
-		ws + "/.vscode", ws + "/.vscode/a", ws + "/.vscode/a/b"}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("got  %q\nwant %q", got, want)
-	}
-}
-
-func TestPlaceholdersComeAndGo(t *testing.T) {
-	state, ws := t.TempDir(), t.TempDir()
-	protect := []string{ws + "/.git/hooks", ws + "/.envrc"}
-	a, err := holdPlaceholders(state, ws, protect)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := holdPlaceholders(state, ws, protect) // a second run in the same workspace
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.release()
-	if _, err := os.Stat(ws + "/.git/hooks"); err != nil {
-		t.Fatalf("the first run out removed placeholders the second still needs: %v", err)
-	}
-	os.WriteFile(ws+"/.git/kept", []byte("user data"), 0o644) // something real appeared meanwhile
-	b.release()
-	if _, err := os.Stat(ws + "/.envrc"); !os.IsNotExist(err) {
-		t.Errorf("the last run out left .envrc behind: %v", err)
-	}
-	if _, err := os.Stat(ws + "/.git/kept"); err != nil {
-		t.Errorf("a real file was removed: %v", err)
-	}
-	if _, err := os.Stat(ws + "/.git/hooks"); !os.IsNotExist(err) {
-		t.Errorf("the empty placeholder .git/hooks was left behind: %v", err)
-	}
-}
-
 func TestProtectMountsCoversSymlinks(t *testing.T) {
 	ws := t.TempDir()
 	os.MkdirAll(filepath.Join(ws, ".git", "hooks"), 0o755)
@@ -65,7 +19,7 @@ func TestProtectMountsCoversSymlinks(t *testing.T) {
 		Mounts:  []policy.Mount{{Path: ws, Access: policy.ReadWrite}},
 		Protect: []string{ws + "/.git/config", ws + "/.git/hooks", ws + "/.vscode", ws + "/.codex/config.toml"},
 	}
-	mounts, covers := protectMounts(plan)
+	mounts, covers, _ := protectMounts(plan)
 	var dests []string
 	for _, m := range mounts {
 		dests = append(dests, m.Destination)
@@ -91,5 +45,46 @@ func TestExpandMasks(t *testing.T) {
 	want := []string{"/etc/shadow", dir + "/ssh_host_ed25519_key", dir + "/ssh_host_rsa_key"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestProtectMountsTargets: a missing protected path becomes a target for the creation guard and
+// gets no mount; a glob line binds each match and becomes a target for new names; nothing is
+// created on the host.
+func TestProtectMountsTargets(t *testing.T) {
+	ws := t.TempDir()
+	os.MkdirAll(filepath.Join(ws, ".github"), 0o755)
+	os.WriteFile(filepath.Join(ws, ".bashrc"), nil, 0o644)
+	os.WriteFile(filepath.Join(ws, "afile"), nil, 0o644)
+	os.Symlink("/elsewhere", filepath.Join(ws, "linked"))
+	plan := &policy.Plan{
+		Mounts: []policy.Mount{{Path: ws, Access: policy.ReadWrite}},
+		Protect: []string{ws + "/.envrc", ws + "/.github/copilot-instructions.md", ws + "/.agents/skills",
+			ws + "/afile/below", ws + "/linked/x", ws + "/.*rc"},
+	}
+	before, _ := os.ReadDir(ws)
+	mounts, covers, targets := protectMounts(plan)
+	var dests []string
+	for _, m := range mounts {
+		dests = append(dests, m.Destination)
+	}
+	if want := []string{ws + "/.bashrc"}; !reflect.DeepEqual(dests, want) {
+		t.Errorf("mounts %q, want %q", dests, want)
+	}
+	if want := []string{ws + "/linked"}; !reflect.DeepEqual(covers, want) {
+		t.Errorf("covers %q, want %q", covers, want)
+	}
+	want := []guardTarget{
+		{Entry: ws + "/.envrc", Root: ws, Elems: []string{".envrc"}},
+		{Entry: ws + "/.github/copilot-instructions.md", Root: ws, Elems: []string{".github", "copilot-instructions.md"}},
+		{Entry: ws + "/.agents/skills", Root: ws, Elems: []string{".agents", "skills"}},
+		{Entry: ws + "/afile/below", Root: ws, Elems: []string{"afile", "below"}},
+		{Entry: ws + "/.*rc", Root: ws, Elems: []string{".*rc"}, Glob: true, Keep: []string{".bashrc"}},
+	}
+	if !reflect.DeepEqual(targets, want) {
+		t.Errorf("targets\n got %+v\nwant %+v", targets, want)
+	}
+	if after, _ := os.ReadDir(ws); len(after) != len(before) {
+		t.Errorf("protectMounts created something on the host: %v", after)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"syscall"
 	"time"
@@ -50,6 +51,9 @@ type Result struct {
 	Denials []Denial
 	// MaskedReads are the masked paths the command opened, repeats counted.
 	MaskedReads []MaskedRead
+	// Blocked are the objects the command created at missing protected paths, each undone; a
+	// run that follows one that was killed also reports what it undid for that one.
+	Blocked []BlockedCreation
 }
 
 func init() {
@@ -94,15 +98,26 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 		return nil, err
 	}
 	defer st.release()
-	holds, err := holdPlaceholders(opt.StateRoot, plan.Workspace, plan.Protect)
-	if err != nil {
-		return nil, err
-	}
-	defer holds.release()
 
 	cfg, pins, err := buildConfig(plan, st, exe, rootless)
 	if err != nil {
 		return nil, err
+	}
+	// createguard.go: missing protected paths are watched, not held by anything on the host.
+	var guard *createGuard
+	var guardStage *os.File
+	if len(st.guard) > 0 {
+		if err := writeGuardFile(filepath.Join(st.root, "runs"), st.id, st.guard); err != nil {
+			return nil, err
+		}
+		if guard, err = watchCreations(st.guard, filepath.Join(st.root, "quarantine", st.id)); err != nil {
+			return nil, err
+		}
+		defer guard.finish() // on every way out; what it undid is taken below once the command ends
+		if guardStage, err = guardMemfd(st.guard); err != nil {
+			return nil, err
+		}
+		defer guardStage.Close()
 	}
 	// Without fanotify the masks hold all the same; only their reads go unreported (doctor says so).
 	masks, _ := watchMasks(st.masks)
@@ -148,6 +163,16 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 			notifyFD = 5
 		}
 	}
+	guardFD := 0
+	if guardStage != nil {
+		guardFD = 4 // after the lifeline, the proxy's and the supervisor's sockets
+		if plan.Network.Proxy != "" {
+			guardFD++
+		}
+		if notifyFD > 0 {
+			guardFD++
+		}
+	}
 	prog := <-filter
 	if prog.err != nil {
 		return nil, fmt.Errorf("%w: seccomp: %v", ErrSetup, prog.err)
@@ -158,7 +183,7 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 		Nested: rootless, MapUID: plan.User.UID, MapGID: plan.User.GID,
 		Proxy: plan.Network.Proxy, Confine: plan.Confine,
 		DataLimit: dataLimit(plan.Limits, rootless), Pins: pins,
-		Notify: notifyFD > 0, NotifyFD: notifyFD,
+		Notify: notifyFD > 0, NotifyFD: notifyFD, GuardFD: guardFD,
 	})
 	proc := &libcontainer.Process{
 		Args:            []string{StagePath, StageArg, string(spec)},
@@ -197,6 +222,9 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	}
 	if notifyStage != nil {
 		proc.ExtraFiles = append(proc.ExtraFiles, notifyStage) // notifyFD in the stage
+	}
+	if guardStage != nil {
+		proc.ExtraFiles = append(proc.ExtraFiles, guardStage) // guardFD in the stage
 	}
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwarded...)
@@ -255,6 +283,10 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	}
 	if masks != nil {
 		res.MaskedReads = masks.finish()
+	}
+	res.Blocked = st.stale
+	if guard != nil {
+		res.Blocked = append(res.Blocked, guard.finish()...)
 	}
 	return res, nil
 }

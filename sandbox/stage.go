@@ -8,7 +8,9 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -36,6 +38,9 @@ type stageSpec struct {
 	// supervisor; the exec step gets it as notifyExecFD and sends its filter's listener there.
 	Notify   bool `json:"notify,omitempty"`
 	NotifyFD int  `json:"notify_fd,omitempty"`
+	// GuardFD, when set, is the stage's descriptor of the run's missing protected paths
+	// (createguard.go): when skillrun dies, the stage kills the command and sweeps them.
+	GuardFD int `json:"guard_fd,omitempty"`
 	// Pins are the binds whose sources the host checked for links: the stage checks each shows
 	// the same file before anything runs.
 	Pins []pin `json:"pins,omitempty"`
@@ -56,16 +61,57 @@ type stageSpec struct {
 const lifelineFD = 3
 
 // watchLifeline ends the sandbox when the host-side skillrun is gone: the read returns EOF as soon
-// as its write end closes, even when skillrun was killed with SIGKILL. PID 1 exiting takes every
-// process in the namespace with it.
-func watchLifeline(fd int) {
+// as its write end closes, even when skillrun was killed with SIGKILL.
+func watchLifeline(fd int, guard []guardTarget) {
 	var b [1]byte
 	for {
 		_, err := unix.Read(fd, b[:])
 		if err != unix.EINTR {
-			os.Exit(exitSetup)
+			orphaned(guard)
 		}
 	}
+}
+
+// stageDeathSignal is the stage's parent-death signal: a second line beside the lifeline. It is
+// caught rather than SIGKILL, so the stage can still sweep; a command that sends it to PID 1 only
+// ends its own run.
+const stageDeathSignal = unix.SIGPWR
+
+// exiting is held by whoever ends the stage: the command's end must not exit the stage while it
+// sweeps after skillrun died.
+var exiting sync.Mutex
+
+// orphaned ends the sandbox after skillrun died: every other process in the namespace is killed
+// and gone, then what the command made at missing protected paths is swept (nobody else would
+// until the next run), then the stage exits. It never returns.
+func orphaned(guard []guardTarget) {
+	exiting.Lock()
+	for range 100 {
+		if unix.Kill(-1, unix.SIGKILL) == unix.ESRCH {
+			break
+		}
+		for {
+			var ws unix.WaitStatus
+			pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil || pid <= 0 {
+				break
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if len(guard) > 0 {
+		sweepInStage(guard)
+	}
+	os.Exit(exitSetup)
+}
+
+// stageExit exits with the command's status unless the stage is already ending on its own.
+func stageExit(code int) {
+	exiting.Lock()
+	os.Exit(code)
 }
 
 // forwarded are the signals the stage passes on to the command's process group.
@@ -90,7 +136,9 @@ func StageMain(args []string) {
 	// re-open the lifeline pipe for writing and outlive skillrun. A parent-death signal is the
 	// second line for the same guarantee.
 	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
-	_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
+	died := make(chan os.Signal, 1)
+	signal.Notify(died, stageDeathSignal)
+	_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(stageDeathSignal), 0, 0, 0)
 	if len(args) != 1 {
 		stageFail(exitSetup, "stage: want one argument, got %d", len(args))
 	}
@@ -98,7 +146,18 @@ func StageMain(args []string) {
 	if err := json.Unmarshal([]byte(args[0]), &spec); err != nil {
 		stageFail(exitSetup, "stage: bad spec: %v", err)
 	}
-	go watchLifeline(lifelineFD)
+	var guard []guardTarget
+	if spec.GuardFD > 0 {
+		var err error
+		if guard, err = readGuardFD(spec.GuardFD); err != nil {
+			stageFail(exitSetup, "stage: the missing protected paths: %v", err)
+		}
+	}
+	go watchLifeline(lifelineFD, guard)
+	go func() {
+		<-died
+		orphaned(guard)
+	}()
 	signals := make(chan os.Signal, 32)
 	signal.Notify(signals, append([]os.Signal{unix.SIGCHLD}, forwarded...)...)
 
@@ -115,7 +174,7 @@ func StageMain(args []string) {
 		unix.Close(proxyFD)
 	}
 	if !spec.Nested && spec.DataLimit == 0 && len(spec.Seccomp) > 0 {
-		os.Exit(superviseChild(startConfined(spec), signals))
+		stageExit(superviseChild(startConfined(spec), signals))
 	}
 	// The command starts as the exec step (this binary again), which confines itself and then
 	// executes the command: Landlock and seccomp must apply to the command, not to the stage,
@@ -148,7 +207,7 @@ func StageMain(args []string) {
 	if err != nil {
 		stageFail(exitSetup, "stage: starting the command: %v", err)
 	}
-	os.Exit(superviseChild(pid, signals))
+	stageExit(superviseChild(pid, signals))
 }
 
 // startConfined starts the command from a thread of the stage that confined itself first, as

@@ -35,6 +35,9 @@ type state struct {
 	rootfs string   // shared by all runs: an empty skeleton of mount points
 	ctRoot string   // libcontainer's state root
 	masks  []maskObject
+	guard  []guardTarget // the missing protected paths (createguard.go)
+	// stale is what the sweep of runs that died undid at their missing protected paths.
+	stale []BlockedCreation
 }
 
 // ensurePrivateDir creates dir (mode 0700) if needed and checks that it is a real directory
@@ -70,12 +73,12 @@ func newState(root string) (*state, error) {
 			return nil, err
 		}
 	}
-	cleanStale(root)
+	stale := cleanStale(root)
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrState, err)
 	}
-	s := &state{root: root, id: "sr-" + hex.EncodeToString(b[:]), ctRoot: filepath.Join(root, "containers")}
+	s := &state{root: root, id: "sr-" + hex.EncodeToString(b[:]), ctRoot: filepath.Join(root, "containers"), stale: stale}
 	s.rootfs = filepath.Join(root, "rootfs")
 	lockPath := filepath.Join(root, "runs", s.id+".lock")
 	lock, err := lockedFile(lockPath)
@@ -136,17 +139,19 @@ func (s *state) release() {
 // removeRunFiles removes what a run kept beside its lock.
 func removeRunFiles(runs, id string) {
 	os.Remove(filepath.Join(runs, id+".emptyf"))
+	os.Remove(guardFile(runs, id))
 	removeMaskObjects(runs, id)
 	removeDegradedFiles(runs, id)
 }
 
 // cleanStale destroys what runs that died (kill -9, power loss) left behind: their lock is no
-// longer held, so taking it proves the run is gone.
-func cleanStale(root string) {
+// longer held, so taking it proves the run is gone. Once their processes are gone, what their
+// commands made at missing protected paths is undone, and returned.
+func cleanStale(root string) (undone []BlockedCreation) {
 	runs := filepath.Join(root, "runs")
 	entries, err := os.ReadDir(runs)
 	if err != nil {
-		return
+		return nil
 	}
 	for _, e := range entries {
 		if strings.HasSuffix(e.Name(), ".lock.new") {
@@ -188,10 +193,12 @@ func cleanStale(root string) {
 			removeCgroupDirs(cgroupDirs)
 		}
 		os.RemoveAll(filepath.Join(root, "containers", id))
+		undone = append(undone, sweepStale(root, id)...)
 		removeRunFiles(runs, id)
 		os.Remove(filepath.Join(runs, e.Name()))
 		f.Close()
 	}
+	return undone
 }
 
 // removeCgroupDirs removes what Destroy left of a killed run's cgroups: a v1 hierarchy (cpuset,

@@ -154,7 +154,9 @@ func TestProtectedPathsInWorkspace(t *testing.T) {
 		}
 		for _, a := range attacks {
 			r := e.run("-c", a+` && echo ATTACK-SUCCEEDED`)
-			if strings.Contains(r.stdout, "ATTACK-SUCCEEDED") {
+			// A missing protected name is not refused inside but undone at once, and reported;
+			// the workspace listing below proves nothing stayed.
+			if strings.Contains(r.stdout, "ATTACK-SUCCEEDED") && !strings.Contains(r.stderr, "skillrun: blocked: creation of ") {
 				t.Errorf("attack succeeded: %s\n%s", a, r)
 			}
 		}
@@ -168,7 +170,7 @@ func TestProtectedPathsInWorkspace(t *testing.T) {
 			t.Errorf("the target of the .vscode symlink changed")
 		}
 		if after := listDir(t, e.workspace); strings.Join(after, " ") != strings.Join(before, " ") {
-			t.Errorf("workspace entries changed (placeholders left behind?):\nbefore %v\nafter  %v", before, after)
+			t.Errorf("workspace entries changed (a creation not undone?):\nbefore %v\nafter  %v", before, after)
 		}
 		// Ordinary work in the same workspace still works.
 		r := e.run("-c", `mkdir -p src && echo 'int main(){return 0;}' > src/main.c && mv src/main.c src/prog.c && cat src/prog.c && rm -r src`)

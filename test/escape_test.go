@@ -663,7 +663,7 @@ echo done`
 		if !strings.HasSuffix(r.stdout, "done\n") {
 			t.Fatalf("the attack did not run to the end:\n%s", r)
 		}
-		if ok := succeeded(r.stdout); len(ok) > 0 {
+		if ok := notUndone(r, e.home, e.home, succeeded(r.stdout)); len(ok) > 0 {
 			t.Errorf("B1/B2/B4: persistence files writable with the home as the workspace:\n%s", strings.Join(ok, "\n"))
 		}
 	})
@@ -772,7 +772,7 @@ func TestEscapeGit(t *testing.T) {
 		if !strings.HasSuffix(r.stdout, "done\n") {
 			t.Fatalf("the attack did not run to the end:\n%s", r)
 		}
-		if ok := succeeded(r.stdout); len(ok) > 0 {
+		if ok := notUndone(r, e.workspace, e.home, succeeded(r.stdout)); len(ok) > 0 {
 			t.Errorf("B5: .git is writable where it matters:\n%s", strings.Join(ok, "\n"))
 		}
 		if _, err := os.Lstat(filepath.Join(e.workspace, ".git", "commondir")); err == nil {
@@ -1037,7 +1037,8 @@ echo racing; while :; do ./escape exchange build build-alt >/dev/null; done`, "-
 		}
 		racer.Process.Kill()
 		<-racerDone
-		// The killed racer's placeholders (.git/commondir, ...) are removed by the next run.
+		// What the killed racer made at protected names (.git/commondir, ...) is undone by its
+		// stage, or by the next run.
 		e.run("--", "true")
 		t.Logf("C3: %d of 20 launches ran during the race; build was a symlink just before %d of them", ran, links)
 		if links == 0 || links == 20 {

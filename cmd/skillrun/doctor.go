@@ -42,6 +42,7 @@ func doctorAction(c *cli.Context) error {
 		fmt.Fprintf(out, "seccomp:          %s, user notification: %s\n", yesno(f.Seccomp, f.SeccompNote), yesno(f.SeccompNotif, ""))
 		fmt.Fprintf(out, "user namespaces:  %s\n", yesno(f.UserNS, f.UserNSNote))
 		fmt.Fprintf(out, "masked reads:     %s\n", yesno(f.MaskWatch, f.MaskWatchNote))
+		fmt.Fprintf(out, "creation watch:   %s\n", yesno(f.CreateWatch, f.CreateWatchNote))
 		fmt.Fprintf(out, "cgroups:          %s, %s\n", f.Cgroup, f.CgroupNote)
 		fmt.Fprintf(out, "state directory:  %s\n", f.StateRoot)
 		fmt.Fprintf(out, "a run enforces:\n  - %s\n", strings.Join(f.Enforced, "\n  - "))

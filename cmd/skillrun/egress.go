@@ -168,15 +168,62 @@ func reportMaskedReads(w io.Writer, plan *policy.Plan, req policy.Request, reads
 // liftHint names what would let a command read a masked path: an unsafe: line for the floor, or
 // removing the developer's own deny.
 func liftHint(req policy.Request, origin, entry string) string {
+	return liftHintFor(req, origin, entry, "read")
+}
+
+// liftHintFor is liftHint for an access: read, or write.
+func liftHintFor(req policy.Request, origin, entry, access string) string {
 	file := policyName(req)
 	if origin != "floor" {
-		return fmt.Sprintf("it is denied by %s; remove that line if this command should read it", origin)
+		return fmt.Sprintf("it is denied by %s; remove that line if this command should %s it", origin, access)
 	}
 	if req.Skill != nil {
-		return fmt.Sprintf("the floor keeps it from every command; only if %s must read it, its skillrun.yaml must ask for it and %s lift it, loudly: skills: {%s: {unsafe: {filesystem: {read: [%q]}}}}",
-			req.Skill.Name, file, req.Skill.Name, entry)
+		return fmt.Sprintf("the floor keeps it from every command; only if %s must %s it, its skillrun.yaml must ask for it and %s lift it, loudly: skills: {%s: {unsafe: {filesystem: {%s: [%q]}}}}",
+			req.Skill.Name, access, file, req.Skill.Name, access, entry)
 	}
-	return fmt.Sprintf("the floor keeps it from every command; only if agent commands must read it, add to %s, loudly: unsafe: {filesystem: {read: [%q]}}", file, entry)
+	return fmt.Sprintf("the floor keeps it from every command; only if agent commands must %s it, add to %s, loudly: unsafe: {filesystem: {%s: [%q]}}", access, file, access, entry)
+}
+
+// reportBlockedCreations prints what the command created at missing protected paths and the
+// sandbox undid (at most a few lines), each with the line that protects it and what would allow
+// it, and returns them for the audit record.
+func reportBlockedCreations(w io.Writer, plan *policy.Plan, req policy.Request, blocked []sandbox.BlockedCreation, quiet bool) []audit.Denial {
+	var out []audit.Denial
+	for i, b := range blocked {
+		origin, reason := "floor", "never writable"
+		for _, d := range plan.Why {
+			if d.Kind == "path" && d.Decision == "protected" && d.Subject == b.Entry {
+				origin, reason = d.Origin, d.Reason
+				break
+			}
+		}
+		hint := liftHintFor(req, origin, b.Entry, "write")
+		what := "undone, kept in " + b.Kept
+		if b.Kept == "" {
+			what = "undone, " + b.Why
+		} else if b.Why != "" {
+			what += "; " + b.Why
+		}
+		rule := origin + ": " + reason
+		if b.Link {
+			rule = "a symlink on the way to " + tildePath(b.Entry, req.Home) + ", " + rule
+		}
+		out = append(out, audit.Denial{Kind: audit.DenialPath, Path: b.Path, Access: "create", Count: b.Count,
+			Rule: rule, Hint: hint})
+		if quiet || i >= maxBlockedLines {
+			continue
+		}
+		times := ""
+		if b.Count > 1 {
+			times = fmt.Sprintf(" %d times", b.Count)
+		}
+		fmt.Fprintf(w, "skillrun: blocked: creation of %s%s (%s; %s)\n", tildePath(b.Path, req.Home), times, rule, what)
+		fmt.Fprintf(w, "skillrun: hint: %s\n", hint)
+	}
+	if n := len(blocked) - maxBlockedLines; n > 0 && !quiet {
+		fmt.Fprintf(w, "skillrun: blocked: %d more creations at protected paths; see them with: skillrun log --denied\n", n)
+	}
+	return out
 }
 
 // tildePath writes a path below the home as ~/….

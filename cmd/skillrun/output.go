@@ -67,6 +67,9 @@ func classify(err error) (int, []string) {
 	case errors.Is(err, sandbox.ErrLandlock):
 		return exitFailed, []string{"see what this machine can enforce with: skillrun doctor",
 			"skillrun needs Landlock (Linux 5.13 or later, with landlock in the lsm= boot parameter)"}
+	case errors.Is(err, sandbox.ErrCreateWatch):
+		return exitFailed, []string{"see what this machine can enforce with: skillrun doctor",
+			"skillrun holds missing protected paths with fanotify (Linux 5.13 or later, CONFIG_FANOTIFY); if marks ran out, raise them: sudo sysctl -w fs.fanotify.max_user_marks=65536"}
 	case errors.Is(err, sandbox.ErrUserNamespace):
 		return exitFailed, userNamespaceHints("your policy")
 	case errors.Is(err, sandbox.ErrUnsupported):

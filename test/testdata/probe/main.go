@@ -91,6 +91,10 @@ func main() {
 		// Run the rest of the command line where creating a user namespace is refused, as a
 		// container runtime's seccomp profile refuses it.
 		noUserNamespaces(os.Args[2:])
+	case "no-fanotify":
+		// Run the rest of the command line where fanotify_init fails with ENOSYS, as on a kernel
+		// built without CONFIG_FANOTIFY.
+		noFanotify(os.Args[2:])
 	default:
 		fail(fmt.Errorf("unknown probe %q", os.Args[1]))
 	}
@@ -121,6 +125,33 @@ func noUserNamespaces(argv []string) {
 		jump(unix.BPF_JMP|unix.BPF_JSET|unix.BPF_K, unix.CLONE_NEWUSER, 0, 1),
 		stmt(unix.BPF_RET|unix.BPF_K, retErrno|uint32(unix.EPERM)),
 		stmt(unix.BPF_RET|unix.BPF_K, retAllow),
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	runtime.LockOSThread()
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		fail(err)
+	}
+	if _, _, errno := unix.Syscall(unix.SYS_SECCOMP, 1 /* SECCOMP_SET_MODE_FILTER */, 1 /* TSYNC */, uintptr(unsafePointer2(&fprog))); errno != 0 {
+		fail(errno)
+	}
+	fail(unix.Exec(argv[0], argv, os.Environ()))
+}
+
+// noFanotify installs a seccomp filter that fails fanotify_init with ENOSYS, then executes argv.
+func noFanotify(argv []string) {
+	const (
+		archX8664 = 0xc000003e
+		retAllow  = 0x7fff0000
+		retErrno  = 0x00050000
+	)
+	prog := []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 4}, // arch
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: archX8664, Jt: 1},
+		{Code: unix.BPF_RET | unix.BPF_K, K: retAllow},
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 0}, // syscall number
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: unix.SYS_FANOTIFY_INIT, Jf: 1},
+		{Code: unix.BPF_RET | unix.BPF_K, K: retErrno | uint32(unix.ENOSYS)},
+		{Code: unix.BPF_RET | unix.BPF_K, K: retAllow},
 	}
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
 	runtime.LockOSThread()
