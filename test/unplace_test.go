@@ -79,7 +79,7 @@ func TestProtectedCreationUndone(t *testing.T) {
 	}{
 		{"echo >", `echo evil > CLAUDE.md`, "CLAUDE.md"},
 		{"mkdir -p dir/file", `mkdir -p .claude && echo '{"hooks":{}}' > .claude/settings.json`, ".claude"},
-		{"mkdir -p through a new folder", `mkdir -p .agents/skills/x && echo evil > .agents/skills/x/SKILL.md`, ".agents/skills"},
+		{"mkdir -p through a new folder", `mkdir -p .agents/skills/x && echo evil > .agents/skills/x/SKILL.md`, ".agents"},
 		{"mv from elsewhere", `mkdir -p /tmp/built && echo 'export EVIL=1' > /tmp/built/envrc && mv /tmp/built/envrc build.tmp && mv build.tmp .envrc`, ".envrc"},
 		{"mv a folder built elsewhere", `mkdir -p stage/cfg && echo evil > stage/cfg/config.toml && mv stage/cfg .codex`, ".codex"},
 		{"ln -s", `ln -s README .mcp.json`, ".mcp.json"},

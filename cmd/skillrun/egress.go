@@ -174,7 +174,7 @@ func liftHint(req policy.Request, origin, entry string) string {
 // liftHintFor is liftHint for an access: read, or write.
 func liftHintFor(req policy.Request, origin, entry, access string) string {
 	file := policyName(req)
-	if origin != "floor" {
+	if !floorOrigin(origin) {
 		return fmt.Sprintf("it is denied by %s; remove that line if this command should %s it", origin, access)
 	}
 	if req.Skill != nil {
@@ -182,6 +182,16 @@ func liftHintFor(req policy.Request, origin, entry, access string) string {
 			req.Skill.Name, access, file, req.Skill.Name, access, entry)
 	}
 	return fmt.Sprintf("the floor keeps it from every command; only if agent commands must %s it, add to %s, loudly: unsafe: {filesystem: {%s: [%q]}}", access, file, access, entry)
+}
+
+// floorOrigin says a protection comes from the floor (its fixed lists, a tool's files, what git
+// runs, the PATH folders, the top of a writable home): only an unsafe: line lifts it.
+func floorOrigin(origin string) bool {
+	switch origin {
+	case "floor", "git", "PATH", "home":
+		return true
+	}
+	return strings.HasPrefix(origin, "floor (")
 }
 
 // reportBlockedCreations prints what the command created at missing protected paths and the
