@@ -95,6 +95,15 @@ type Mount struct {
 	Exec bool `json:"exec,omitempty"`
 	// Optional mounts are skipped when the host path does not exist (system directories vary).
 	Optional bool `json:"optional,omitempty"`
+	// Create says a missing folder at Path is made before the run, as the caller, one element at
+	// a time and never through a symlink: a writable grant inside the workspace names the skill's
+	// output folder (`write: ["${WORKSPACE}/dist"]`), which it could not make itself below a
+	// read-only workspace. Only writable mounts strictly inside the workspace, outside every
+	// protected and masked path, are marked.
+	Create bool `json:"create,omitempty"`
+	// Grant says a manifest, a policy or an approval asked for the mount, not a built-in profile:
+	// when it is missing and not created, plan and run say so (profiles name many optional paths).
+	Grant bool `json:"grant,omitempty"`
 	// Origin names the profile or rule that asked for the mount.
 	Origin string `json:"origin"`
 	// Source is the host path shown at Path when it differs (a skill folder reached through a
