@@ -545,6 +545,7 @@ func (m *merge) finish() error {
 	}
 	m.applyFloor(neverRead, append(append(pathsOf(m.floor.NeverWrite, m.vars), plantable(neverRead, m.r.Workspace)...), m.r.extraNeverWrite()...))
 	m.applyPersist()
+	plan.markCreate() // grants.go
 	for _, h := range rs.hosts {
 		plan.Network.Allow = appendUnique(plan.Network.Allow, h.pattern.String())
 		m.why = append(m.why, Decision{Kind: "host", Subject: h.pattern.String(), Decision: "granted", Origin: h.origin})

@@ -95,6 +95,15 @@ type Mount struct {
 	Exec bool `json:"exec,omitempty"`
 	// Optional mounts are skipped when the host path does not exist (system directories vary).
 	Optional bool `json:"optional,omitempty"`
+	// Create says a missing folder at Path is made before the run, as the caller, one element at
+	// a time and never through a symlink: a writable grant inside the workspace names the skill's
+	// output folder (`write: ["${WORKSPACE}/dist"]`), which it could not make itself below a
+	// read-only workspace. Only writable mounts strictly inside the workspace, outside every
+	// protected and masked path, are marked.
+	Create bool `json:"create,omitempty"`
+	// Grant says a manifest, a policy or an approval asked for the mount, not a built-in profile:
+	// when it is missing and not created, plan and run say so (profiles name many optional paths).
+	Grant bool `json:"grant,omitempty"`
 	// Origin names the profile or rule that asked for the mount.
 	Origin string `json:"origin"`
 	// Source is the host path shown at Path when it differs (a skill folder reached through a
@@ -109,7 +118,8 @@ type Mount struct {
 // Confine is the kernel confinement of the command: a Landlock ruleset and a seccomp filter.
 type Confine struct {
 	Landlock Landlock `json:"landlock"`
-	// Seccomp names the filter: SeccompDefault, or SeccompInet when the plan has network.
+	// Seccomp names the filter: SeccompInet in every plan (TCP and UDP sockets, which reach only
+	// the sandbox's own loopback); SeccompDefault, without inet sockets, in degraded mode.
 	Seccomp string `json:"seccomp"`
 }
 
@@ -130,9 +140,11 @@ type Landlock struct {
 	KernelABI int `json:"kernel_abi,omitempty"`
 	// Paths are the rules, in the sandbox's own paths; a missing optional path is skipped.
 	Paths []LandlockPath `json:"paths"`
-	// ConnectTCP lists the TCP ports the command may connect to; empty means none, and binding
-	// a TCP port is refused too.
-	ConnectTCP []int `json:"connect_tcp,omitempty"`
+	// DenyTCP refuses every TCP bind and connect when the kernel has Landlock's TCP rules (ABI
+	// 4): degraded mode sets it beneath its filter, which refuses inet sockets, because there the
+	// network is the host's. A plan never sets it: in the sandbox's own network namespace TCP
+	// reaches only the command's own loopback and the egress proxy.
+	DenyTCP bool `json:"deny_tcp,omitempty"`
 }
 
 // LandlockPath grants rights beneath one path.

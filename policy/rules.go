@@ -16,6 +16,7 @@ type pathRule struct {
 	read, write, exec bool
 	origin            string
 	builtin           bool // from a built-in profile: may open what an integration needs
+	profile           bool // asked for by a built-in profile (kept through intersect, unlike builtin)
 	unsafe            bool // from an unsafe: section: lifts the floor
 	workspace         bool // the workspace itself: always exists
 }
@@ -78,7 +79,7 @@ func (rs *rules) add(c *Capabilities, vars Vars, ref docRef, deny bool) error {
 			if p == "/" {
 				return fmt.Errorf("%w: %s: the whole file system (%q) cannot be granted", ErrInvalid, ref.origin("filesystem", k.name, i), raw)
 			}
-			r := pathRule{path: p, origin: ref.origin("filesystem", k.name, i), builtin: ref.builtin, unsafe: ref.unsafe,
+			r := pathRule{path: p, origin: ref.origin("filesystem", k.name, i), builtin: ref.builtin, profile: ref.builtin, unsafe: ref.unsafe,
 				workspace: p == vars["WORKSPACE"]}
 			switch k.name {
 			case "read":
@@ -329,6 +330,7 @@ func (p *Plan) mountsFrom(rs *rules) {
 			m.Origin = r.origin
 		}
 		m.Exec = m.Exec || r.exec
+		m.Grant = m.Grant || !r.profile && m.Access != Tmpfs
 	}
 	p.Mounts = p.Mounts[:0]
 	for _, m := range byPath {

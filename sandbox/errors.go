@@ -18,6 +18,9 @@ var (
 	// ErrLinkedGrant marks a granted path that passes through a symlink in a tree sandboxes can
 	// write: it is refused rather than followed.
 	ErrLinkedGrant = errors.New("granted path is a symlink")
+	// ErrGrantFolder marks a granted folder inside the workspace that cannot be created: a file
+	// stands where a folder of its path should be, or the caller may not create it.
+	ErrGrantFolder = errors.New("granted folder cannot be created")
 	// ErrSetup marks a failure to build or start the sandbox.
 	ErrSetup = errors.New("sandbox setup failed")
 	// ErrState marks an unusable state directory.

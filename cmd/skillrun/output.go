@@ -64,6 +64,8 @@ func classify(err error) (int, []string) {
 		return exitFailed, []string{"cd into the workspace first, or name the directory you are in: skillrun --workspace \"$PWD\" -- CMD"}
 	case errors.Is(err, sandbox.ErrLinkedGrant):
 		return exitRefused, []string{"look at the link with: ls -l on the path named above; if it is yours, grant the folder it points to instead"}
+	case errors.Is(err, sandbox.ErrGrantFolder):
+		return exitFailed, []string{"the path named above must be a folder you may create: move a file standing in its way, or grant a path that is a folder"}
 	case errors.Is(err, sandbox.ErrLandlock):
 		return exitFailed, []string{"see what this machine can enforce with: skillrun doctor",
 			"skillrun needs Landlock (Linux 5.13 or later, with landlock in the lsm= boot parameter)"}

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skillrun/skillrun/policy"
+	"github.com/skillrun/skillrun/sandbox"
 	"github.com/skillrun/skillrun/sandbox/landlock"
 )
 
@@ -35,7 +36,13 @@ func planAction(c *cli.Context) error {
 	if abi, err := landlock.ABI(); err == nil {
 		plan.Confine.Landlock.KernelABI = min(abi, landlock.MaxABI)
 	}
-	_, out, _ := stdio(c)
+	_, out, errw := stdio(c)
+	// Granted paths that do not exist: what a run would create, and what it would skip.
+	if notes, err := sandbox.CheckGrants(plan); err != nil {
+		fmt.Fprintf(errw, "skillrun: warning: a run would be refused: %s\n", oneLine(err.Error()))
+	} else {
+		reportGrants(errw, notes, true, false)
+	}
 	b, err := json.MarshalIndent(struct {
 		*policy.Plan
 		Digest string `json:"digest"`

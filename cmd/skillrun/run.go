@@ -37,6 +37,12 @@ func runAction(c *cli.Context) (err error) {
 		return err
 	}
 	warn(errw, plan)
+	// grants.go: output folders granted inside the workspace are made now, as the caller.
+	notes, err := sandbox.PrepareGrants(plan)
+	if err != nil {
+		return err
+	}
+	reportGrants(errw, notes, false, c.Bool("quiet"))
 	// egress.go: the proxy of a plan with hosts; degraded.go: the run without user namespaces.
 	eg := newEgress(plan, c.Bool("quiet"))
 	res, err := runSandbox(req, plan, sandbox.Options{Stdin: in, Stdout: out, Stderr: errw, Egress: eg.serve})
