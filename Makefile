@@ -40,7 +40,8 @@ test-user:
 $(STATICCHECK):
 	GOBIN=$(abspath bin/tools) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
-lint: deps $(STATICCHECK) ## go vet, gofmt and staticcheck
+lint: deps $(STATICCHECK) ## go vet, gofmt, staticcheck, and no build or oversized file tracked by git
+	scripts/check-tracked.sh
 	$(GO) vet -tags '$(TAGS)' ./...
 	@test -z "$$(gofmt -l cmd sandbox policy profiles test examples)" || { gofmt -l cmd sandbox policy profiles test examples; echo "gofmt needed"; exit 1; }
 	$(STATICCHECK) -tags '$(TAGS)' ./...
