@@ -9,10 +9,18 @@ export CGO_ENABLED := 1
 # A user the end-to-end tests run unprivileged sandboxes as, when they are run as root.
 TEST_USER ?= skillrun-test
 
+# make install: PREFIX and DESTDIR as usual; a PREFIX in your home needs no root.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
+FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
+
 STATICCHECK := bin/tools/staticcheck
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build demo test test-user bench lint deps clean help
+.PHONY: build install uninstall demo test test-user bench lint deps clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -28,6 +36,19 @@ build: deps ## build the static binary bin/skillrun
 	$(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/skillrun
 	ln -sfn skillrun $(dir $(BIN))skillrun-sh
 
+install: build ## install skillrun, the skillrun-sh link and bash, zsh and fish completion under PREFIX (default /usr/local; PREFIX=$HOME/.local needs no root)
+	install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(BASHCOMPDIR)' '$(DESTDIR)$(ZSHCOMPDIR)' '$(DESTDIR)$(FISHCOMPDIR)'
+	install -m 0755 $(BIN) '$(DESTDIR)$(BINDIR)/skillrun'
+	ln -sfn skillrun '$(DESTDIR)$(BINDIR)/skillrun-sh'
+	$(BIN) completion bash > bin/completion.bash && install -m 0644 bin/completion.bash '$(DESTDIR)$(BASHCOMPDIR)/skillrun'
+	$(BIN) completion zsh > bin/completion.zsh && install -m 0644 bin/completion.zsh '$(DESTDIR)$(ZSHCOMPDIR)/_skillrun'
+	$(BIN) completion fish > bin/completion.fish && install -m 0644 bin/completion.fish '$(DESTDIR)$(FISHCOMPDIR)/skillrun.fish'
+	rm -f bin/completion.bash bin/completion.zsh bin/completion.fish
+
+uninstall: ## remove what make install put under PREFIX (the same PREFIX and DESTDIR)
+	rm -f '$(DESTDIR)$(BINDIR)/skillrun' '$(DESTDIR)$(BINDIR)/skillrun-sh' '$(DESTDIR)$(BASHCOMPDIR)/skillrun' \
+		'$(DESTDIR)$(ZSHCOMPDIR)/_skillrun' '$(DESTDIR)$(FISHCOMPDIR)/skillrun.fish'
+
 demo: build ## run the bundled example: work in a workspace, attacks stopped
 	$(GO) run ./examples/demo $(abspath $(BIN))
 
@@ -40,7 +61,8 @@ test-user:
 $(STATICCHECK):
 	GOBIN=$(abspath bin/tools) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
-lint: deps $(STATICCHECK) ## go vet, gofmt and staticcheck
+lint: deps $(STATICCHECK) ## go vet, gofmt, staticcheck, and no build or oversized file tracked by git
+	scripts/check-tracked.sh
 	$(GO) vet -tags '$(TAGS)' ./...
 	@test -z "$$(gofmt -l cmd sandbox policy profiles test examples)" || { gofmt -l cmd sandbox policy profiles test examples; echo "gofmt needed"; exit 1; }
 	$(STATICCHECK) -tags '$(TAGS)' ./...

@@ -31,22 +31,65 @@ func TestMain(m *testing.M) {
 	os.Chmod(tmp, 0o755)
 	code := func() int {
 		defer os.RemoveAll(tmp)
-		skillrunBin = os.Getenv("SKILLRUN_BIN")
-		if skillrunBin == "" {
-			skillrunBin = filepath.Join(tmp, "skillrun")
-			if err := goBuild(skillrunBin, "./cmd/skillrun", "1", "seccomp netgo osusergo landlocktsync"); err != nil {
-				fmt.Fprintln(os.Stderr, "building skillrun:", err)
+		// Everything the unprivileged variants run lives in tmp, never in the clone: a clone may
+		// sit where the test user cannot enter (root's home is 0700), so SKILLRUN_BIN is copied.
+		skillrunBin = filepath.Join(tmp, "skillrun")
+		if bin := os.Getenv("SKILLRUN_BIN"); bin != "" {
+			if err := copyFile(bin, skillrunBin, 0o755); err != nil {
+				fmt.Fprintln(os.Stderr, "copying SKILLRUN_BIN:", err)
 				return 1
 			}
+		} else if err := goBuild(skillrunBin, "./cmd/skillrun", "1", "seccomp netgo osusergo landlocktsync urfave_cli_no_docs"); err != nil {
+			fmt.Fprintln(os.Stderr, "building skillrun:", err)
+			return 1
 		}
 		probeBin = filepath.Join(tmp, "probe")
 		if err := goBuild(probeBin, "./test/testdata/probe", "0", ""); err != nil {
 			fmt.Fprintln(os.Stderr, "building the probe:", err)
 			return 1
 		}
+		if err := testUserReaches(tmp); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 		return m.Run()
 	}()
 	os.Exit(code)
+}
+
+func copyFile(from, to string, mode os.FileMode) error {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, data, mode)
+}
+
+// testUserReaches checks, as root, that the unprivileged test user can enter the temporary
+// folder and run skillrun there. When it cannot (a TMPDIR inside a private home), every
+// unprivileged test would fail with "permission denied": stop at once and say what to do.
+func testUserReaches(tmp string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	name := os.Getenv("SKILLRUN_TEST_USER")
+	if name == "" {
+		name = "skillrun-test"
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return nil // identities says it is missing, in every test that needs it
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	cmd := exec.Command(skillrunBin, "__probe")
+	cmd.Dir = tmp
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("skillrun: the unprivileged test user %s cannot run %s (%v%s): point TMPDIR at a folder every user can enter, e.g. TMPDIR=/tmp make test",
+			name, skillrunBin, err, strings.TrimSpace(" "+string(out)))
+	}
+	return nil
 }
 
 func goBuild(out, pkg, cgo, tags string) error {

@@ -187,13 +187,26 @@ func TestPlanAndDoctor(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.stdout, "landlock:") || !strings.Contains(r.stdout, "user namespaces:") {
 			t.Fatalf("doctor:\n%s", r)
 		}
+		for _, line := range strings.Split(r.stdout, "\n") {
+			if strings.TrimSpace(line) == "-" {
+				t.Errorf("doctor prints an empty list item:\n%s", r.stdout)
+				break
+			}
+		}
 		r = e.run("doctor", "--json")
 		var facts struct {
-			Ready    bool     `json:"ready"`
-			Enforced []string `json:"enforced"`
+			Ready       bool     `json:"ready"`
+			Enforced    []string `json:"enforced"`
+			NotEnforced []string `json:"not_enforced"`
 		}
-		if err := json.Unmarshal([]byte(r.stdout), &facts); err != nil || !facts.Ready || len(facts.Enforced) == 0 {
+		if err := json.Unmarshal([]byte(r.stdout), &facts); err != nil || !facts.Ready || len(facts.Enforced) == 0 || facts.NotEnforced == nil {
 			t.Fatalf("doctor --json: %v\n%s", err, r)
+		}
+		for _, it := range append(facts.Enforced, facts.NotEnforced...) {
+			if strings.TrimSpace(it) == "" {
+				t.Errorf("doctor --json has an empty list item:\n%s", r.stdout)
+				break
+			}
 		}
 	})
 }

@@ -46,6 +46,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			"skillrun profiles [show NAME]\n" +
 			"skillrun log [--json] [-f] [--skill NAME] [--denied] [--since WHEN]\n" +
 			"skillrun hook claude|codex|gemini | integrate claude|codex|gemini [--print]\n" +
+			"skillrun completion bash|zsh|fish\n" +
 			"skillrun-sh STRING                        (a link to skillrun: the same as skillrun -c STRING)",
 		Description: "EXAMPLE:\n" +
 			"   skillrun -- git status\n" +
@@ -55,7 +56,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Flags:  runFlags(),
 		Action: runAction,
 		Commands: []*cli.Command{planCommand, doctorCommand, skillsCommand, approveCommand, verifyCommand,
-			scanCommand, signCommand, profilesCommand, logCommand, hookCommand, integrateCommand},
+			scanCommand, signCommand, profilesCommand, logCommand, hookCommand, integrateCommand, completionCommand},
 		Writer:                    stdout,
 		ErrWriter:                 stderr,
 		HideHelpCommand:           true,

@@ -32,36 +32,6 @@ var approveCommand = &cli.Command{
 	Action: approveAction,
 }
 
-// findSkill resolves NAME (a discovered skill) or DIR (any skill folder).
-func findSkill(arg string, found []policy.FoundSkill) (*policy.FoundSkill, error) {
-	if strings.ContainsRune(arg, '/') || arg == "." || arg == ".." {
-		abs, err := filepath.Abs(arg)
-		if err != nil {
-			return nil, err
-		}
-		real, err := filepath.EvalSymlinks(abs)
-		if err != nil || !(hostFS{}).IsDir(real) {
-			return nil, withHints(exitFailed, fmt.Errorf("%s is not a folder", arg))
-		}
-		return &policy.FoundSkill{Name: filepath.Base(abs), Dir: abs, Source: real}, nil
-	}
-	var matches []policy.FoundSkill
-	for _, f := range found {
-		if f.Name == arg && (len(matches) == 0 || matches[0].Source != f.Source) {
-			matches = append(matches, f)
-		}
-	}
-	switch len(matches) {
-	case 0:
-		return nil, withHints(exitFailed, fmt.Errorf("no skill named %s in the skill roots", arg),
-			"list the skills with: skillrun skills", "or give the folder: skillrun approve DIR")
-	case 1:
-		return &matches[0], nil
-	}
-	return nil, withHints(exitFailed, fmt.Errorf("two skills are named %s: %s and %s", arg, matches[0].Dir, matches[1].Dir),
-		"give the folder: skillrun approve "+matches[0].Dir)
-}
-
 func approveAction(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return withHints(exitFailed, errors.New("approve takes one skill name or folder"), "skillrun approve NAME|DIR")
@@ -70,7 +40,7 @@ func approveAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	f, err := findSkill(c.Args().First(), found)
+	f, err := resolveSkill("approve", c.Args().First(), found)
 	if err != nil {
 		return err
 	}

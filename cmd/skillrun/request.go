@@ -92,18 +92,9 @@ func explicitSkill(c *cli.Context, found []policy.FoundSkill) (*policy.FoundSkil
 	name, dir := c.String("skill"), c.String("skill-dir")
 	var byDir *policy.FoundSkill
 	if dir != "" {
-		abs, err := filepath.Abs(dir)
-		if err == nil {
-			var real string
-			if real, err = filepath.EvalSymlinks(abs); err == nil {
-				if !(hostFS{}).IsFile(filepath.Join(real, "SKILL.md")) && !(hostFS{}).IsFile(filepath.Join(real, policy.ManifestFile)) {
-					err = fmt.Errorf("it holds neither SKILL.md nor %s", policy.ManifestFile)
-				}
-				byDir = &policy.FoundSkill{Name: filepath.Base(abs), Dir: abs, Source: real}
-			}
-		}
-		if err != nil {
-			return nil, "", withHints(exitFailed, fmt.Errorf("--skill-dir %s is not a skill folder: %v", dir, err),
+		var err error
+		if byDir, err = resolveSkillDir(dir, found, false); err != nil {
+			return nil, "", withHints(exitFailed, fmt.Errorf("--skill-dir %w", err),
 				"list the skills skillrun knows with: skillrun skills")
 		}
 	}

@@ -16,13 +16,15 @@ import (
 var scanCommand = &cli.Command{
 	Name:      "scan",
 	Usage:     "static analysis of a skill folder: hidden execution, credentials, redirection, persistence, exfiltration, smuggling",
-	UsageText: "skillrun scan [--format text|json|sarif] [--fail-on SEVERITY] DIR",
+	UsageText: "skillrun scan [--format text|json|sarif] [--fail-on SEVERITY] NAME|DIR",
 	Description: "Exit status: 0 clean, 1 findings at or above --fail-on, 2 error.\n\nEXAMPLE:\n" +
 		"   skillrun scan ~/.claude/skills/pdf-tools\n" +
 		"   skillrun scan --format sarif --fail-on medium ./my-skill > scan.sarif",
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json or sarif"},
 		&cli.StringFlag{Name: "fail-on", Value: "high", Usage: "exit 1 on findings at or above `SEVERITY` (info, low, medium, high, critical)"},
+		&cli.StringFlag{Name: "policy", EnvVars: []string{"SKILLRUN_POLICY"}, Usage: "developer policy `FILE` (for its skill_roots, to find a NAME)"},
+		&cli.StringFlag{Name: "workspace", Aliases: []string{"w"}, Usage: "the workspace `DIR` whose skill folders to include, to find a NAME"},
 	},
 	Action: scanAction,
 }
@@ -40,7 +42,7 @@ func scanAction(c *cli.Context) error {
 		return exitStatus(scanError)
 	}
 	if c.NArg() != 1 {
-		return fail(errors.New("scan takes one skill folder"), "skillrun scan DIR")
+		return fail(errors.New("scan takes one skill name or folder"), "skillrun scan NAME|DIR")
 	}
 	min, err := scan.ParseSeverity(c.String("fail-on"))
 	if err != nil {
@@ -50,7 +52,11 @@ func scanAction(c *cli.Context) error {
 	if format != "text" && format != "json" && format != "sarif" {
 		return fail(fmt.Errorf("unknown format %q", format), "give --format text, json or sarif")
 	}
-	rep, err := scanFolder(c.Args().First())
+	dir, err := scanTarget(c)
+	if err != nil {
+		return fail(err)
+	}
+	rep, err := scanFolder(dir)
 	if err != nil {
 		return fail(err)
 	}
@@ -70,6 +76,34 @@ func scanAction(c *cli.Context) error {
 		return exitStatus(1)
 	}
 	return nil
+}
+
+// scanTarget resolves scan's NAME|DIR to a real folder. A folder need not hold SKILL.md: scan
+// also serves a skill being written, before it has one. Only a name needs the skill roots.
+func scanTarget(c *cli.Context) (string, error) {
+	arg := c.Args().First()
+	var found []policy.FoundSkill
+	if !isDirArg(arg) {
+		var err error
+		if _, _, _, found, err = inventory(c); err != nil {
+			return "", err
+		}
+		if matches, _ := matchSkills(arg, found); len(matches) == 0 && (hostFS{}).IsDir(arg) {
+			arg = "./" + arg
+		}
+	}
+	if isDirArg(arg) {
+		f, err := resolveSkillDir(arg, nil, true)
+		if err != nil {
+			return "", err
+		}
+		return f.Source, nil
+	}
+	f, err := resolveSkill("scan", arg, found)
+	if err != nil {
+		return "", err
+	}
+	return f.Source, nil
 }
 
 // scanFolder scans a skill folder, with its manifest for the consistency rules.

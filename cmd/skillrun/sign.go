@@ -18,7 +18,7 @@ import (
 var signCommand = &cli.Command{
 	Name:      "sign",
 	Usage:     "sign a skill folder's content as its publisher (SSH or minisign key)",
-	UsageText: "skillrun sign --key KEY [--version V] [--source URL] DIR",
+	UsageText: "skillrun sign --key KEY [--version V] [--source URL] NAME|DIR",
 	Description: "The statement {name, digest, manifest digest, version, source} and its signature are\n" +
 		"written to DIR/.skillrun/, which the digest excludes. An encrypted key's passphrase is read\n" +
 		"from SKILLRUN_SIGN_PASSPHRASE.\n\nEXAMPLE:\n" +
@@ -34,20 +34,27 @@ var signCommand = &cli.Command{
 
 func signAction(c *cli.Context) error {
 	if c.NArg() != 1 {
-		return withHints(exitFailed, errors.New("sign takes one skill folder"), "skillrun sign --key KEY DIR")
+		return withHints(exitFailed, errors.New("sign takes one skill name or folder"), "skillrun sign --key KEY DIR")
 	}
-	dir, err := filepath.Abs(c.Args().First())
+	// A publisher signs a folder in their own tree, so a name is looked up only when the
+	// argument is not written as a folder.
+	var found []policy.FoundSkill
+	if !isDirArg(c.Args().First()) {
+		var err error
+		if _, _, _, found, err = inventory(c); err != nil {
+			return err
+		}
+	}
+	f, err := resolveSkill("sign --key KEY", c.Args().First(), found)
 	if err != nil {
 		return err
 	}
-	if real, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = real
-	}
+	dir := f.Source
 	listing, err := hashSkill(dir)
 	if err != nil {
 		return err
 	}
-	st := signing.Statement{Name: filepath.Base(dir), Digest: listing.Digest(), Version: c.String("version"), Source: c.String("source")}
+	st := signing.Statement{Name: f.Name, Digest: listing.Digest(), Version: c.String("version"), Source: c.String("source")}
 	if man, err := os.ReadFile(filepath.Join(dir, policy.ManifestFile)); err == nil {
 		if m, err := policy.ParseManifest(filepath.Join(dir, policy.ManifestFile), man); err != nil {
 			return err

@@ -14,9 +14,10 @@ import (
 var skillsCommand = &cli.Command{
 	Name:      "skills",
 	Usage:     "list the skills skillrun finds, and whether each is approved and unchanged",
-	UsageText: "skillrun skills [--json]",
+	UsageText: "skillrun skills [--json] [NAME|DIR...]",
 	Description: "EXAMPLE:\n" +
 		"   skillrun skills\n" +
+		"   skillrun skills ./my-skill\n" +
 		"   skillrun skills --json | jq '.[] | select(.state != \"approved\")'",
 	Flags: []cli.Flag{
 		&cli.BoolFlag{Name: "json", Usage: "print JSON"},
@@ -89,6 +90,17 @@ func skillsAction(c *cli.Context) error {
 	_, _, lock, found, err := inventory(c)
 	if err != nil {
 		return err
+	}
+	if c.Args().Present() {
+		var picked []policy.FoundSkill
+		for _, arg := range c.Args().Slice() {
+			f, err := resolveSkill("skills", arg, found)
+			if err != nil {
+				return err
+			}
+			picked = append(picked, *f)
+		}
+		found = picked
 	}
 	statuses := []skillStatus{}
 	for _, f := range found {

@@ -6,17 +6,19 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/skillrun/skillrun/policy"
 	"github.com/skillrun/skillrun/policy/scan"
 )
 
 var verifyCommand = &cli.Command{
 	Name:      "verify",
 	Usage:     "re-hash approved skills and check them against the lock and their signatures",
-	UsageText: "skillrun verify [--all] [NAME...]",
+	UsageText: "skillrun verify [--all] [NAME|DIR...]",
 	Description: "With --all, every discovered skill is checked, approved or not, and scanned again with\n" +
 		"the current rules: for cron or CI. Exit status 126 on any problem.\n\nEXAMPLE:\n" +
 		"   skillrun verify\n" +
 		"   skillrun verify pdf-tools\n" +
+		"   skillrun verify ~/.claude/skills/pdf-tools\n" +
 		"   skillrun verify --all",
 	Flags: []cli.Flag{
 		&cli.BoolFlag{Name: "all", Usage: "check every discovered skill, and scan each again"},
@@ -31,19 +33,38 @@ func verifyAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// Each NAME|DIR names real folders; a name may mean an approval made from another
+	// workspace, so the lock's own entries count as well as the skills found from here.
 	want := map[string]bool{}
-	for _, n := range c.Args().Slice() {
-		want[n] = true
+	var unknown []string
+	var unapproved []policy.FoundSkill
+	candidates := append(lockedAsFound(lock), found...)
+	for _, arg := range c.Args().Slice() {
+		matches, err := matchSkills(arg, candidates)
+		if err != nil {
+			unknown = append(unknown, fmt.Sprintf("%s  %s", arg, oneLine(err.Error())))
+			continue
+		}
+		if len(matches) == 0 {
+			unknown = append(unknown, arg+"  not in the lock and no skill of that name is found from here")
+		}
+		for _, f := range matches {
+			want[f.Source] = true
+			if lock.Find(f.Source) == nil {
+				unapproved = append(unapproved, f)
+			}
+		}
 	}
+	filter := c.Args().Present()
 	all := c.Bool("all")
 	_, out, errw := stdio(c)
 	bad, seen := 0, map[string]bool{}
 	for i := range lock.Skills {
 		s := &lock.Skills[i]
-		if len(want) > 0 && !want[s.Name] {
+		if filter && !want[s.Path] {
 			continue
 		}
-		seen[s.Name], seen[s.Path] = true, true
+		seen[s.Path] = true
 		listing, err := hashSkill(s.Path)
 		switch {
 		case err != nil:
@@ -79,7 +100,7 @@ func verifyAction(c *cli.Context) error {
 	}
 	if all {
 		for _, f := range found {
-			if seen[f.Source] {
+			if seen[f.Source] || filter && !want[f.Source] {
 				continue
 			}
 			seen[f.Source] = true
@@ -89,11 +110,17 @@ func verifyAction(c *cli.Context) error {
 			bad++
 		}
 	}
-	for n := range want {
-		if !seen[n] {
-			bad++
-			fmt.Fprintf(out, "UNKNOWN  %s  not in the lock\n", n)
+	for _, f := range unapproved {
+		if seen[f.Source] {
+			continue // --all has reported it
 		}
+		seen[f.Source] = true
+		bad++
+		fmt.Fprintf(out, "UNAPPROVED %s  %s\n", f.Name, f.Dir)
+	}
+	for _, u := range unknown {
+		bad++
+		fmt.Fprintf(out, "UNKNOWN  %s\n", u)
 	}
 	if bad > 0 {
 		return withHints(exitRefused, fmt.Errorf("%d problem(s) found", bad), "review each, then: skillrun approve NAME")
