@@ -348,6 +348,7 @@ func (u *unpacker) entry(archive, inner string, data []byte, depth int) {
 	}
 	s.total += int64(len(data))
 	s.rep.Files++
+	s.rep.Unpacked++
 	s.rep.Bytes += len(data)
 	s.jobs = append(s.jobs, job{path: full, data: data})
 }

@@ -84,6 +84,8 @@ type Report struct {
 	// Files and Bytes count what was read.
 	Files int `json:"files"`
 	Bytes int `json:"bytes"`
+	// Unpacked counts the files of Files that were found inside archives.
+	Unpacked int `json:"unpacked,omitempty"`
 	// Skipped says what was not scanned and why, one entry per file or limit.
 	Skipped []string `json:"skipped,omitempty"`
 }
