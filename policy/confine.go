@@ -12,25 +12,24 @@ var sandboxPaths = []LandlockPath{
 }
 
 // MinLandlockABI is the least a plan needs: ABI 1 restricts reading, writing and executing by
-// path, which is what the plan's paths say.
+// path, which is what the plan's paths say. A plan with hosts needs no more: Landlock's TCP rules
+// (ABI 4) no longer take part in the network boundary (see confineFor), so nothing about the
+// network depends on the kernel's Landlock ABI.
 const MinLandlockABI = 1
-
-// landlockTCPABI is the first Landlock ABI with TCP bind and connect rules: a plan with network
-// needs it to limit connections to the proxy's port.
-const landlockTCPABI = 4
 
 // confineFor derives the command's Landlock ruleset and seccomp filter from the plan's view, so
 // the kernel enforces the same paths a second time, below the mounts: a path the mounts show by
 // accident (a /proc/1/root walk, a leaked descriptor's view) is still denied.
+//
+// Every plan allows TCP and UDP sockets (SeccompInet) and leaves TCP ports to the command: the
+// sandbox's own network namespace holds nothing but its own lo, so a socket there reaches the
+// command's own listeners (test servers: httptest, pytest fixtures, dev servers) and, with hosts,
+// the egress proxy's socket, and nothing else; there is no route out, and egress passes only
+// the proxy, which checks every destination. A Landlock connect rule to the proxy's port alone
+// would add nothing but refuse the command its own loopback. Degraded mode, where no namespace
+// exists, replaces this with a filter that refuses every inet socket (package sandbox).
 func confineFor(p *Plan) Confine {
-	c := Confine{Seccomp: SeccompDefault, Landlock: Landlock{MinABI: MinLandlockABI}}
-	if p.Network.Proxy != "" {
-		// TCP sockets, and connections only to the proxy: nothing else is reachable anyway in
-		// the sandbox's own network namespace, and this keeps it so on the loopback too.
-		c.Seccomp = SeccompInet
-		c.Landlock.ConnectTCP = []int{ProxyPort}
-		c.Landlock.MinABI = landlockTCPABI // the connect rule is what keeps TCP to the proxy
-	}
+	c := Confine{Seccomp: SeccompInet, Landlock: Landlock{MinABI: MinLandlockABI}}
 	c.Landlock.Paths = append(c.Landlock.Paths, sandboxPaths...)
 	for _, m := range p.Mounts {
 		rights := []string{RightRead}

@@ -13,6 +13,10 @@ var baseEnv = []string{"HOME", "USER", "LOGNAME", "TMPDIR", "PATH"}
 // proxyEnv are the variables that point tools at the egress proxy (and their lowercase forms).
 var proxyEnv = []string{"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"}
 
+// noProxy is NO_PROXY inside the sandbox: its loopback, in every spelling tools compare (Python's
+// urllib matches a URL's host "[::1]" with its brackets, curl and Go without).
+const noProxy = "localhost,127.0.0.1,::1,[::1]"
+
 // buildEnv builds the command's environment from scratch: skillrun's own variables, the caller's
 // variables a pass rule names (never the floor's), granted secrets, and set values.
 func (m *merge) buildEnv() {
@@ -90,7 +94,7 @@ func (m *merge) buildEnv() {
 			out[k], out[strings.ToLower(k)] = "http://"+proxy, "http://"+proxy
 		}
 		// Inside the sandbox's network namespace, loopback is the sandbox's own.
-		out["NO_PROXY"], out["no_proxy"] = "localhost,127.0.0.1,::1", "localhost,127.0.0.1,::1"
+		out["NO_PROXY"], out["no_proxy"] = noProxy, noProxy
 		m.why = append(m.why, Decision{Kind: "env", Subject: "HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY", Decision: "set", Origin: "egress proxy"})
 	}
 	env := make([]string, 0, len(out))

@@ -109,7 +109,8 @@ type Mount struct {
 // Confine is the kernel confinement of the command: a Landlock ruleset and a seccomp filter.
 type Confine struct {
 	Landlock Landlock `json:"landlock"`
-	// Seccomp names the filter: SeccompDefault, or SeccompInet when the plan has network.
+	// Seccomp names the filter: SeccompInet in every plan (TCP and UDP sockets, which reach only
+	// the sandbox's own loopback); SeccompDefault, without inet sockets, in degraded mode.
 	Seccomp string `json:"seccomp"`
 }
 
@@ -130,9 +131,11 @@ type Landlock struct {
 	KernelABI int `json:"kernel_abi,omitempty"`
 	// Paths are the rules, in the sandbox's own paths; a missing optional path is skipped.
 	Paths []LandlockPath `json:"paths"`
-	// ConnectTCP lists the TCP ports the command may connect to; empty means none, and binding
-	// a TCP port is refused too.
-	ConnectTCP []int `json:"connect_tcp,omitempty"`
+	// DenyTCP refuses every TCP bind and connect when the kernel has Landlock's TCP rules (ABI
+	// 4): degraded mode sets it beneath its filter, which refuses inet sockets, because there the
+	// network is the host's. A plan never sets it: in the sandbox's own network namespace TCP
+	// reaches only the command's own loopback and the egress proxy.
+	DenyTCP bool `json:"deny_tcp,omitempty"`
 }
 
 // LandlockPath grants rights beneath one path.

@@ -72,7 +72,7 @@ func TestAuditRunAndRefusal(t *testing.T) {
 		enforced, _ := rec["enforced"].(map[string]any)
 		if rec["decision"] != "ran" || rec["exit_code"] != 0.0 || rec["skill"] != "agent" || fmt.Sprint(rec["argv"]) != "[true]" ||
 			rec["cwd"] != e.workspace || rec["workspace"] != e.workspace || rec["uid"] != float64(e.uidOrSelf()) ||
-			enforced == nil || enforced["seccomp"] != "default" || rec["plan_digest"] != p.Digest || p.Digest == "" {
+			enforced == nil || enforced["seccomp"] != "default+inet" || rec["plan_digest"] != p.Digest || p.Digest == "" {
 			t.Errorf("run record: %v (plan digest %s)", rec, p.Digest)
 		}
 		if fi, err := os.Stat(e.auditLog()); err != nil || fi.Mode().Perm() != 0o600 || fi.Sys().(*syscall.Stat_t).Uid != uint32(e.uidOrSelf()) {

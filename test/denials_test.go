@@ -23,7 +23,7 @@ def call(name, *args):
     r = libc.syscall(*args)
     print(name, ctypes.get_errno() if r == -1 else 'ok')
 call('socket-packet', 41, 17, 3, 0)
-call('socket-inet', 41, 2, 1, 0)
+call('socket-raw', 41, 2, 3, 1)
 call('mount', 165, None, None, None, 0, None)
 call('unshare', 272, 0x10000080)
 call('ptrace', 101, 2, 0, 0, 0)
@@ -34,14 +34,13 @@ call('bpf', 321, 0, None, 0)
 		if r.code != 0 {
 			t.Fatalf("exit %d:\n%s", r.code, r)
 		}
-		for _, want := range []string{"socket-packet 97\n", "socket-inet 97\n", "mount 1\n", "unshare 1\n", "ptrace 1\n", "keyctl 1\n", "bpf 1\n"} {
+		for _, want := range []string{"socket-packet 97\n", "socket-raw 1\n", "mount 1\n", "unshare 1\n", "ptrace 1\n", "keyctl 1\n", "bpf 1\n"} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("stdout lacks %q (the filter's errno):\n%s", want, r)
 			}
 		}
 		for _, want := range []string{"skillrun: blocked: socket(AF_PACKET, SOCK_RAW) by python3 (address family not allowed)",
-			"skillrun: blocked: socket(AF_INET, SOCK_STREAM) by python3 (no network in the plan)",
-			"skillrun: hint: hosts are reached through skillrun's proxy once allowed",
+			"skillrun: blocked: socket(AF_INET, SOCK_RAW, protocol 1) by python3 (no raw, packet or other socket types)",
 			"skillrun: blocked: mount() by python3 (no mounts)",
 			"skillrun: blocked: unshare(flags 0x10000080) by python3 (no new or foreign namespaces)",
 			"skillrun: blocked: 2 more; see them with: skillrun log --denied"} {

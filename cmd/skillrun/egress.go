@@ -123,9 +123,6 @@ func reportSyscalls(w io.Writer, denials []sandbox.Denial, quiet bool) []audit.D
 			times = fmt.Sprintf(" %d times", d.Count)
 		}
 		fmt.Fprintf(w, "skillrun: blocked: %s%s%s (%s)\n", call, by, times, d.Why)
-		if d.Why == "no network in the plan" {
-			fmt.Fprintf(w, "skillrun: hint: hosts are reached through skillrun's proxy once allowed, e.g. in your policy: agent: {network: {allow: [\"api.example.com\"]}}\n")
-		}
 	}
 	if n := len(denials) - maxBlockedLines; n > 0 && !quiet {
 		fmt.Fprintf(w, "skillrun: blocked: %d more; see them with: skillrun log --denied\n", n)

@@ -1,7 +1,8 @@
 // Package landlock applies a plan's Landlock ruleset to the calling thread, which then executes
-// the command: the kernel refuses every file access outside the plan's paths, TCP connections to
-// ports the plan does not list and, from ABI 6, signals and abstract unix sockets that leave the
-// sandbox.
+// the command: the kernel refuses every file access outside the plan's paths and, from ABI 6,
+// signals and abstract unix sockets that leave the sandbox. TCP is left alone unless the ruleset
+// says DenyTCP (degraded mode): in the sandbox's own network namespace a port reaches only the
+// command's own loopback and the egress proxy, and Landlock's port rules cannot say "loopback".
 //
 // It talks to the kernel through go-landlock's syscall layer rather than its Config API: the
 // stage reads the ABI itself and refuses to run below the plan's minimum (go-landlock's
@@ -123,7 +124,8 @@ func apply(rs policy.Landlock, stdio []int, noFollow bool) (int, error) {
 	}
 	abi = min(abi, MaxABI)
 	attr := ll.RulesetAttr{HandledAccessFS: handledFS(abi)}
-	if abi >= 4 {
+	if abi >= 4 && rs.DenyTCP {
+		// Handled with no port rule: every bind and connect is refused.
 		attr.HandledAccessNet = ll.AccessNetConnectTCP | ll.AccessNetBindTCP
 	}
 	if abi >= 6 {
@@ -146,13 +148,6 @@ func apply(rs policy.Landlock, stdio []int, noFollow bool) (int, error) {
 	for _, s := range stdio {
 		if err := addStdio(fd, s, attr.HandledAccessFS); err != nil {
 			return abi, err
-		}
-	}
-	if attr.HandledAccessNet != 0 {
-		for _, port := range rs.ConnectTCP {
-			if err := ll.LandlockAddNetPortRule(fd, &ll.NetPortAttr{AllowedAccess: ll.AccessNetConnectTCP, Port: uint64(port)}, 0); err != nil {
-				return abi, fmt.Errorf("%w: port %d: %v", ErrUnsupported, port, err)
-			}
 		}
 	}
 	if err := ll.LandlockRestrictSelf(fd, 0); err != nil {

@@ -17,7 +17,9 @@ import (
 
 // Options are the parts of the plan the filter depends on.
 type Options struct {
-	// Network says the plan allows some host: AF_INET and AF_INET6 sockets are allowed.
+	// Network allows AF_INET and AF_INET6 sockets (TCP and UDP only): set for every sandbox with
+	// its own network namespace, where they reach only its own lo (and the egress proxy there);
+	// never in degraded mode, where the filter is the only network boundary.
 	Network bool
 	// HostNamespaces says the command shares the host's mount, IPC, PID and network namespaces
 	// (degraded mode): the HostNS rules replace the OwnNS ones, which refuses socket(AF_UNIX),
@@ -53,6 +55,8 @@ func (a Action) scmp() libseccomp.ScmpAction {
 		return libseccomp.ActErrno.SetReturnCode(int16(unix.ENOSYS))
 	case EAFNOSUPPORT:
 		return libseccomp.ActErrno.SetReturnCode(int16(unix.EAFNOSUPPORT))
+	case EPROTONOSUPPORT:
+		return libseccomp.ActErrno.SetReturnCode(int16(unix.EPROTONOSUPPORT))
 	}
 	panic("seccomp: unknown action")
 }
@@ -255,9 +259,9 @@ func Render() string {
 		net := ""
 		switch r.Net {
 		case WithNetwork:
-			net = " [with network]"
+			net = " [with inet]"
 		case WithoutNetwork:
-			net = " [without network]"
+			net = " [without inet]"
 		}
 		switch r.NS {
 		case OwnNS:

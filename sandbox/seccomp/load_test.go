@@ -167,7 +167,7 @@ func TestFilter(t *testing.T) {
 			want[k] = v
 		}
 		if kind == "inet" {
-			want["socket-inet"], want["socket-mptcp"], want["socket-raw"] = "ok", "EPERM", "EPERM"
+			want["socket-inet"], want["socket-mptcp"], want["socket-raw"] = "ok", "EPROTONOSUPPORT", "EPERM"
 		} else {
 			want["socket-inet"], want["socket-mptcp"], want["socket-raw"] = "EAFNOSUPPORT", "EAFNOSUPPORT", "EAFNOSUPPORT"
 		}

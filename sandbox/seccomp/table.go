@@ -15,14 +15,15 @@ type Action int
 
 const (
 	Allow Action = iota
-	// EPERM, ENOSYS, EAFNOSUPPORT fail the syscall with that errno.
+	// EPERM, ENOSYS, EAFNOSUPPORT, EPROTONOSUPPORT fail the syscall with that errno.
 	EPERM
 	ENOSYS
 	EAFNOSUPPORT
+	EPROTONOSUPPORT
 )
 
 func (a Action) String() string {
-	return [...]string{"allow", "EPERM", "ENOSYS", "EAFNOSUPPORT"}[a]
+	return [...]string{"allow", "EPERM", "ENOSYS", "EAFNOSUPPORT", "EPROTONOSUPPORT"}[a]
 }
 
 // Op compares one syscall argument.
@@ -45,12 +46,13 @@ type Cond struct {
 	Mask  uint64
 }
 
-// Net says whether a rule depends on the plan having network access.
+// Net says whether a rule depends on inet sockets being allowed (Options.Network): always in a
+// sandbox with its own network namespace, never in degraded mode.
 type Net int
 
 const (
 	Always Net = iota
-	// WithNetwork rules apply only when the plan allows some host; WithoutNetwork only when not.
+	// WithNetwork rules apply only when inet sockets are allowed; WithoutNetwork only when not.
 	WithNetwork
 	WithoutNetwork
 )
@@ -192,9 +194,9 @@ func table() []Rule {
 			Conds: []Cond{{Arg: 0, Op: Eq, Value: afNetlink}, {Arg: 2, Op: Ne, Value: unix.NETLINK_ROUTE}},
 			Why:   "no other netlink protocol (audit, netfilter, uevents, ...)"},
 		{Syscalls: []string{"socket"}, Action: EAFNOSUPPORT, Net: WithoutNetwork,
-			Conds: []Cond{{Arg: 0, Op: Eq, Value: afInet}}, Why: "no network in the plan"},
+			Conds: []Cond{{Arg: 0, Op: Eq, Value: afInet}}, Why: "degraded mode: the network is the host's"},
 		{Syscalls: []string{"socket"}, Action: EAFNOSUPPORT, Net: WithoutNetwork,
-			Conds: []Cond{{Arg: 0, Op: Eq, Value: afInet6}}, Why: "no network in the plan"},
+			Conds: []Cond{{Arg: 0, Op: Eq, Value: afInet6}}, Why: "degraded mode: the network is the host's"},
 		{Syscalls: []string{"personality"}, Action: Allow, Conds: []Cond{{Arg: 0, Op: Eq, Value: 0}}, Why: "PER_LINUX"},
 		{Syscalls: []string{"personality"}, Action: Allow, Conds: []Cond{{Arg: 0, Op: Eq, Value: 0x0008}}, Why: "PER_LINUX_32BIT"},
 		{Syscalls: []string{"personality"}, Action: Allow, Conds: []Cond{{Arg: 0, Op: Eq, Value: 0x20000}}, Why: "UNAME26"},
@@ -264,8 +266,9 @@ func allowExcept(syscall string, arg uint, mask uint64, denied ...uint64) []Rule
 	return rules
 }
 
-// inetRules allows TCP (protocol 0 or 6, never MPTCP) and UDP (0 or 17) sockets of family when
-// the plan has network, and refuses every other type (SOCK_RAW, SOCK_PACKET, ...) and protocol.
+// inetRules allows TCP (protocol 0 or 6, never MPTCP) and UDP (0 or 17) sockets of family in a
+// sandbox with its own network namespace, and refuses every other type (SOCK_RAW, SOCK_PACKET,
+// ...) and protocol.
 func inetRules(family uint64) []Rule {
 	var rules []Rule
 	add := func(a Action, why string, conds ...Cond) {
@@ -273,21 +276,25 @@ func inetRules(family uint64) []Rule {
 			Conds: append([]Cond{{Arg: 0, Op: Eq, Value: family}}, conds...), Why: why})
 	}
 	typ := func(t uint64) Cond { return Cond{Arg: 1, Op: MaskedEq, Mask: sockType, Value: t} }
+	// Stream protocols above TCP's (IPPROTO_MPTCP, SCTP) fail as on a kernel without them, with
+	// EPROTONOSUPPORT and unreported: Go's net package probes MPTCP on every listen and dial, and
+	// treats EPROTONOSUPPORT, unlike EPERM, as "not here" once for all.
 	for _, p := range []struct {
 		typ    uint64
 		proto  uint64
 		name   string
 		others []uint64
+		above  Action
 	}{
-		{unix.SOCK_STREAM, unix.IPPROTO_TCP, "TCP", []uint64{1, 2, 3, 4, 5}},
-		{unix.SOCK_DGRAM, unix.IPPROTO_UDP, "UDP", []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}},
+		{unix.SOCK_STREAM, unix.IPPROTO_TCP, "TCP", []uint64{1, 2, 3, 4, 5}, EPROTONOSUPPORT},
+		{unix.SOCK_DGRAM, unix.IPPROTO_UDP, "UDP", []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, EPERM},
 	} {
 		add(Allow, p.name, typ(p.typ), Cond{Arg: 2, Op: Eq, Value: 0})
 		add(Allow, p.name, typ(p.typ), Cond{Arg: 2, Op: Eq, Value: p.proto})
 		for _, o := range p.others {
 			add(EPERM, "no other protocol", typ(p.typ), Cond{Arg: 2, Op: Eq, Value: o})
 		}
-		add(EPERM, "no other protocol (IPPROTO_MPTCP escapes Landlock's TCP rules)", typ(p.typ), Cond{Arg: 2, Op: Gt, Value: p.proto})
+		add(p.above, "no other protocol (IPPROTO_MPTCP escapes Landlock's TCP rules and the plan's protocols)", typ(p.typ), Cond{Arg: 2, Op: Gt, Value: p.proto})
 	}
 	for t := uint64(0); t <= sockType; t++ {
 		if t != unix.SOCK_STREAM && t != unix.SOCK_DGRAM {

@@ -87,6 +87,14 @@ func main() {
 			fail(err)
 		}
 		fmt.Println(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)
+	case "loopback":
+		ownLoopback()
+	case "reach":
+		reach(os.Args[2:])
+	case "bind":
+		bind(os.Args[2:])
+	case "flood":
+		flood(os.Args[2])
 	case "no-userns":
 		// Run the rest of the command line where creating a user namespace is refused, as a
 		// container runtime's seccomp profile refuses it.
