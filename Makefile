@@ -20,7 +20,7 @@ FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 STATICCHECK := bin/tools/staticcheck
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build install uninstall demo test test-user bench lint deps clean help
+.PHONY: build install uninstall demo test test-user test-tools bench lint deps clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -58,6 +58,21 @@ test-user:
 		useradd --system --no-create-home --shell /usr/sbin/nologin $(TEST_USER); \
 	fi
 
+# The projects suite (test/projects_test.go) runs real projects' own tests with the system's tools:
+# install the Debian packages of the ones missing (nothing is downloaded while the tests run).
+test-tools:
+	@missing=; \
+	command -v gcc >/dev/null || missing="$$missing gcc libc6-dev"; \
+	command -v make >/dev/null || missing="$$missing make"; \
+	command -v git >/dev/null || missing="$$missing git"; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	/usr/bin/python3 -c 'import pytest' 2>/dev/null || missing="$$missing python3-pytest"; \
+	if [ -n "$$missing" ]; then \
+		echo "skillrun: installing the test projects' tools:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
 $(STATICCHECK):
 	GOBIN=$(abspath bin/tools) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
@@ -67,7 +82,7 @@ lint: deps $(STATICCHECK) ## go vet, gofmt, staticcheck, and no build or oversiz
 	@test -z "$$(gofmt -l cmd sandbox policy profiles test examples)" || { gofmt -l cmd sandbox policy profiles test examples; echo "gofmt needed"; exit 1; }
 	$(STATICCHECK) -tags '$(TAGS)' ./...
 
-test: build test-user lint ## lint, unit tests (race) and end-to-end tests, as root and as $(TEST_USER)
+test: build test-user test-tools lint ## lint, unit tests (race) and end-to-end tests, as root and as $(TEST_USER)
 	$(GO) test -race -count=1 ./policy/... ./profiles/...
 	$(GO) test -tags '$(TAGS)' -count=1 ./cmd/... ./sandbox/...
 	SKILLRUN_BIN=$(abspath $(BIN)) SKILLRUN_TEST_USER=$(TEST_USER) $(GO) test -tags '$(TAGS)' -count=1 -timeout 20m ./test/...

@@ -365,9 +365,16 @@ func protectMounts(plan *policy.Plan) (mounts []*configs.Mount, covers []string,
 					mounts = append(mounts, &configs.Mount{Source: d, Destination: d, Device: "bind", Flags: bindFlags})
 				}
 			}
+			// Read-only, and executable where the writable mount around it is: a protected path
+			// holds the developer's own files (a repository's pre-commit hook, ~/.local/bin), which
+			// a command may run but never change.
+			flags := bindFlags | unix.MS_RDONLY
+			if !execRoot(plan, root) {
+				flags |= unix.MS_NOEXEC
+			}
 			mounts = append(mounts, &configs.Mount{
 				Source: p, Destination: p, Device: "bind",
-				Flags:   bindFlags | unix.MS_RDONLY | unix.MS_NOEXEC,
+				Flags:   flags,
 				RecAttr: &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY},
 			})
 			pinned[p] = true
@@ -384,6 +391,16 @@ func writableRoots(plan *policy.Plan) []string {
 		}
 	}
 	return roots
+}
+
+// execRoot reports whether the writable mount at root allows running programs.
+func execRoot(plan *policy.Plan, root string) bool {
+	for _, m := range plan.Mounts {
+		if m.Path == root && m.Access == policy.ReadWrite {
+			return m.Exec
+		}
+	}
+	return false
 }
 
 func innermost(roots []string, p string) string {

@@ -642,10 +642,11 @@ func translateHost(plan *policy.Plan, home, tmp string) (*hostRules, error) {
 	for _, p := range expandMasks(plan.Mask) {
 		t.setBoth(p, 0, kindMask)
 	}
-	// A protected path may read what its mount shows, nothing more; only mounts decide that.
+	// A protected path may read, and run, what its mount shows, never write; only mounts decide
+	// that (a repository's own pre-commit hook runs, as it does in a namespaced run).
 	for _, n := range t.nodes {
 		if n.kind == kindProtect {
-			n.acc = t.mountAccessAt(n.path) & accReadAll
+			n.acc = t.mountAccessAt(n.path) & (accReadAll | accExec)
 		}
 	}
 	// A mask hides everything below it, grants included (as a masked folder hides what is

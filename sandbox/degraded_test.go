@@ -63,8 +63,8 @@ func TestTranslateHost(t *testing.T) {
 			// .env* masks the file .env and the folder .envrc: nothing below the workspace may be
 			// listed through it, so it keeps nothing itself.
 			"ws/README": "read,write,exec", "ws/src": "read,write,exec",
-			"ws/.git": "read", "ws/.git/HEAD": "read,write,exec", "ws/.git/objects": "read,write,exec",
-			"ws/.git/hooks": "read", "ws/.git/config": "read", "ws/.claude": "read",
+			"ws/.git": "read,exec", "ws/.git/HEAD": "read,write,exec", "ws/.git/objects": "read,write,exec",
+			"ws/.git/hooks": "read,exec", "ws/.git/config": "read,exec", "ws/.claude": "read,exec",
 		},
 		narrowed: []string{"ws", "ws/.git"},
 	}, {
@@ -75,8 +75,8 @@ func TestTranslateHost(t *testing.T) {
 			return &policy.Plan{Workspace: ws, Mounts: []policy.Mount{rw(ws)},
 				Protect: []string{ws + "/.git/hooks", ws + "/AGENTS.md"}}
 		},
-		want: map[string]string{"ws": "read", "ws/a": "read,write,exec", "ws/.git": "read",
-			"ws/.git/hooks": "read", "ws/.git/index": "read,write,exec"},
+		want: map[string]string{"ws": "read,exec", "ws/a": "read,write,exec", "ws/.git": "read,exec",
+			"ws/.git/hooks": "read,exec", "ws/.git/index": "read,write,exec"},
 		narrowed: []string{"ws", "ws/.git"},
 	}, {
 		name: "a protected glob: each match read-only, nothing new in its folder",
@@ -132,7 +132,7 @@ func TestTranslateHost(t *testing.T) {
 			}, Protect: []string{ws + "/CLAUDE.md"}}
 		},
 		// The protected link protects what it shows; the planted link grants nothing.
-		want: map[string]string{"ws": "read", "ws/docs": "read", "ws/docs/notes.md": "read",
+		want: map[string]string{"ws": "read,exec", "ws/docs": "read,exec", "ws/docs/notes.md": "read,exec",
 			"ws/docs/other.md": "read,write,exec", "real/cache": "read"},
 		narrowed: []string{"ws", "ws/docs"},
 	}, {

@@ -151,3 +151,106 @@ func TestMaliciousCorpus(t *testing.T) {
 		})
 	}
 }
+
+// loadApprovable reads a skill of the approvable corpus into memory. A folder named "X.d", where X
+// ends in .tar.gz, .tgz or a zip format (.zip, .docx, .xlsx), becomes the archive X of its files,
+// so that the archives of the corpus stay reviewable text.
+func loadApprovable(t testing.TB, dir string) fstest.MapFS {
+	t.Helper()
+	fsys := fstest.MapFS{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() && strings.HasSuffix(rel, ".d") {
+			files := map[string]string{}
+			err := filepath.WalkDir(p, func(q string, e fs.DirEntry, err error) error {
+				if err != nil || e.IsDir() {
+					return err
+				}
+				data, err := os.ReadFile(q)
+				inner, _ := filepath.Rel(p, q)
+				files[filepath.ToSlash(inner)] = string(data)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			name := strings.TrimSuffix(rel, ".d")
+			switch {
+			case strings.HasSuffix(name, ".tar.gz"), strings.HasSuffix(name, ".tgz"):
+				fsys[name] = &fstest.MapFile{Data: tgzOf(files)}
+			default:
+				fsys[name] = &fstest.MapFile{Data: zipOf(files)}
+			}
+			return fs.SkipDir
+		}
+		if d.IsDir() || rel == "expect" {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		fsys[rel] = &fstest.MapFile{Data: data}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fsys
+}
+
+// TestApprovableCorpus runs the scanner over skills written in the style of widely used public
+// skills (document helpers, a web-app tester with a server helper, an MCP builder, an archive of
+// templates, a CLI reference that documents removing the quarantine flag): `skillrun approve`
+// must accept every one without --accept-findings, so none may have a high or critical finding.
+// Each skill's expect file lists what must still be seen: "unpacked N" (files scanned inside its
+// archives) and "RULE SEVERITY FILE" (a finding weighed as documentation, for instance).
+func TestApprovableCorpus(t *testing.T) {
+	dirs, err := os.ReadDir("testdata/approvable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) < 6 {
+		t.Fatalf("the approvable corpus has %d skills, want at least 6", len(dirs))
+	}
+	for _, d := range dirs {
+		t.Run(d.Name(), func(t *testing.T) {
+			dir := filepath.Join("testdata/approvable", d.Name())
+			fsys := loadApprovable(t, dir)
+			man, err := LoadManifest(fsys)
+			if err != nil {
+				t.Fatalf("manifest: %v", err)
+			}
+			r := scanMap(t, fsys, man)
+			if n := r.Count(High); n > 0 {
+				t.Errorf("%d findings would refuse approval:\n%s", n, strings.Join(ids(r, High), "\n"))
+			}
+			expect, err := os.ReadFile(filepath.Join(dir, "expect"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range strings.Split(string(expect), "\n") {
+				f := strings.Fields(l)
+				switch {
+				case len(f) == 0 || strings.HasPrefix(f[0], "#"):
+				case f[0] == "unpacked" && len(f) == 2:
+					if n, _ := strconv.Atoi(f[1]); r.Unpacked != n {
+						t.Errorf("%d files scanned inside archives, want %d", r.Unpacked, n)
+					}
+				case len(f) == 3:
+					sev, err := ParseSeverity(f[1])
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := findingIn(r, f[0], f[2]); got == nil || got.Rule.Severity != sev {
+						t.Errorf("want %s at %s in %s, got %+v", f[0], sev, f[2], got)
+					}
+				default:
+					t.Fatalf("bad expect line %q", l)
+				}
+			}
+			t.Logf("%s; below high: %q", r.summary(), ids(r, Info))
+		})
+	}
+}

@@ -31,6 +31,10 @@
 // plain words or an unknown encoding can score clean. The scanner is a review aid at approval time;
 // the sandbox is what stops a skill at run time.
 //
+// Archives (tar, gzip, zip) are opened in memory and their entries scanned like files, under the
+// name "archive!inner/path" (see archive.go for the bounds). Findings of the command rules in
+// documentation weigh one severity step less than in code (see weigh.go for what counts as which).
+//
 // Scan is bounded: files larger than [Options.MaxFileSize] are listed in [Report.Skipped] and not
 // read, and the walk stops at [Options.MaxTotal] bytes or [Options.MaxFiles] files, saying so.
 // Symlinks are never followed. Every pattern is a regular expression (linear time) applied only to

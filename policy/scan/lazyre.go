@@ -43,4 +43,6 @@ func (l *lazyRE) ReplaceAllString(src, repl string) string {
 func (l *lazyRE) ReplaceAllStringFunc(src string, repl func(string) string) string {
 	return l.get().ReplaceAllStringFunc(src, repl)
 }
-func (l *lazyRE) String() string { return l.expr }
+func (l *lazyRE) String() string                         { return l.expr }
+func (l *lazyRE) FindAllString(s string, n int) []string { return l.get().FindAllString(s, n) }
+func (l *lazyRE) Split(s string, n int) []string         { return l.get().Split(s, n) }

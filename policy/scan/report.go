@@ -160,6 +160,9 @@ func (r *Report) summary() string {
 		files = "file"
 	}
 	s := fmt.Sprintf("%s in %d %s, %s", what, r.Files, files, humanBytes(int64(r.Bytes)))
+	if r.Unpacked > 0 {
+		s += fmt.Sprintf(" (%d of the files inside archives)", r.Unpacked)
+	}
 	if len(r.Skipped) > 0 {
 		s += fmt.Sprintf("; %d skipped", len(r.Skipped))
 	}

@@ -88,6 +88,7 @@ const (
 	ruleArchive       = "SR-OBF-010"
 	ruleExecutable    = "SR-OBF-011"
 	ruleSymlinkEscape = "SR-OBF-012"
+	ruleArchiveEscape = "SR-OBF-013"
 
 	ruleSetupDownload = "SR-SOC-001"
 	rulePasteTerminal = "SR-SOC-002"
@@ -158,6 +159,7 @@ var ruleTable = []Rule{
 	{ruleArchive, ClassObfuscation, "archive in the skill (content not scanned)", High},
 	{ruleExecutable, ClassObfuscation, "executable or native library in the skill", High},
 	{ruleSymlinkEscape, ClassObfuscation, "symlink pointing outside the skill", High},
+	{ruleArchiveEscape, ClassObfuscation, "archive entry that extracts outside its folder (absolute path, .., or a link out)", High},
 
 	{ruleSetupDownload, ClassSocial, "setup instructions ask to download and run something, or to open a password-protected archive", High},
 	{rulePasteTerminal, ClassSocial, "asks the user or agent to paste a download-and-run command into a terminal", High},

@@ -72,6 +72,9 @@ type Finding struct {
 	// Excerpt is the matched text, at most 120 runes, with control and invisible characters shown
 	// as \u{...}. Credentials are shortened so that a report never repeats a secret.
 	Excerpt string `json:"excerpt,omitempty"`
+	// Context is "documentation" when the finding sits in documentation and Rule.Severity is one
+	// step below the rule's own (see the package documentation); empty for code.
+	Context string `json:"context,omitempty"`
 }
 
 // Report is the result of a scan.
@@ -81,6 +84,8 @@ type Report struct {
 	// Files and Bytes count what was read.
 	Files int `json:"files"`
 	Bytes int `json:"bytes"`
+	// Unpacked counts the files of Files that were found inside archives.
+	Unpacked int `json:"unpacked,omitempty"`
 	// Skipped says what was not scanned and why, one entry per file or limit.
 	Skipped []string `json:"skipped,omitempty"`
 }
@@ -149,6 +154,7 @@ func Scan(fsys fs.FS, opts Options) (*Report, error) {
 	if walkErr != nil && !errors.Is(walkErr, fs.SkipAll) {
 		return nil, fmt.Errorf("%w: %w", ErrRoot, walkErr)
 	}
+	s.findRunDocs()
 	s.scanJobs()
 	s.finishSkill()
 	s.merge()
@@ -169,6 +175,7 @@ type scanner struct {
 	total           int64
 	entries         int
 	hasManifestFile bool
+	runDocs         map[string]bool
 }
 
 // job is one file read during the walk, scanned afterwards.
@@ -182,6 +189,7 @@ type job struct {
 // rule and file, so that a file full of one pattern cannot flood the report.
 type collector struct {
 	man      *manifestInfo
+	runDocs  map[string]bool // documentation SKILL.md tells the agent to run (see weigh.go)
 	findings []Finding
 	seen     map[findingKey]bool
 	perRule  map[ruleFileKey]int
@@ -216,6 +224,11 @@ func (s *scanner) skip(format string, args ...any) {
 }
 
 func (k *collector) add(id, file string, line int, excerpt, detail string) {
+	k.addWeighed(id, file, line, excerpt, detail, false)
+}
+
+// addWeighed adds a finding, one severity step lower when doc says it is in documentation.
+func (k *collector) addWeighed(id, file string, line int, excerpt, detail string, doc bool) {
 	r := rulesByID[id]
 	if r == nil {
 		panic("scan: unknown rule " + id)
@@ -235,8 +248,16 @@ func (k *collector) add(id, file string, line int, excerpt, detail string) {
 	if detail != "" {
 		msg += ": " + detail
 	}
+	rule := *r
+	where := ""
+	if doc {
+		rule.Severity = max(Info, rule.Severity-1)
+		msg += " (" + docWeightNote + ")"
+		where = "documentation"
+	}
 	k.findings = append(k.findings, Finding{
-		Rule:    *r,
+		Rule:    rule,
+		Context: where,
 		File:    file,
 		Line:    line,
 		Message: oneLine(msg),
@@ -261,7 +282,7 @@ func (s *scanner) scanJobs() {
 	workers := min(runtime.GOMAXPROCS(0), len(s.jobs))
 	if s.total < parallelFrom || workers < 2 {
 		for i := range s.jobs {
-			s.jobs[i].run(s.man)
+			s.jobs[i].run(s.man, s.runDocs)
 		}
 		return
 	}
@@ -274,15 +295,16 @@ func (s *scanner) scanJobs() {
 				if i >= len(s.jobs) {
 					return
 				}
-				s.jobs[i].run(s.man)
+				s.jobs[i].run(s.man, s.runDocs)
 			}
 		})
 	}
 	wg.Wait()
 }
 
-func (j *job) run(man *manifestInfo) {
+func (j *job) run(man *manifestInfo, runDocs map[string]bool) {
 	j.out = newCollector(man)
+	j.out.runDocs = runDocs
 	scanFile(j.out, j.path, j.data)
 	j.data = nil
 }
@@ -386,8 +408,21 @@ func (s *scanner) visit(p string, d fs.DirEntry, err error) error {
 	s.total += int64(len(data))
 	s.rep.Files++
 	s.rep.Bytes += len(data)
+	if s.unpackArchive(p, data) {
+		return nil
+	}
 	s.jobs = append(s.jobs, job{path: p, data: data})
 	return nil
+}
+
+// findRunDocs reads SKILL.md for the documentation it tells the agent to run.
+func (s *scanner) findRunDocs() {
+	for _, j := range s.jobs {
+		if isSkillMD(j.path) {
+			s.runDocs = runDocs(string(j.data))
+			return
+		}
+	}
 }
 
 const policyManifestName = policy.ManifestFile

@@ -131,6 +131,10 @@ type fileCtx struct {
 	work       int   // bytes of text the checks have looked at
 	overBudget bool  // work went over its bound
 
+	// outer is the file that text found inside one comes from, for the weight of its lines.
+	outer                                 *fileCtx
+	docDone                               bool
+	docLines                              []bool
 	fetchedDone, downloadsDone, setupDone bool
 	setup                                 []bool
 	bannerUntil                           int
@@ -165,7 +169,11 @@ func (c *fileCtx) add(id string, line int, excerpt, detail string) {
 			detail += "(" + c.note + ")"
 		}
 	}
-	c.s.add(id, c.name, line, excerpt, detail)
+	at := c
+	if c.outer != nil {
+		at = c.outer
+	}
+	c.s.addWeighed(id, c.name, line, excerpt, detail, at.weighedAsDoc(rulesByID[id], line))
 }
 
 func (c *fileCtx) nlines() int { return len(c.starts) }
@@ -204,6 +212,10 @@ func (c *fileCtx) inner(text string, line int, k kind, note string) {
 	}
 	in := newFileCtx(c.s, c.name, k, text)
 	in.depth = c.depth + 1
+	in.outer = c
+	if c.outer != nil {
+		in.outer = c.outer
+	}
 	in.fixedLine = line
 	in.note = note
 	in.run()
