@@ -3,7 +3,6 @@
 package agents
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -188,11 +187,10 @@ func TestAgentCommandsRunInSkillrun(t *testing.T) {
 		if len(recs) != len(steps) {
 			t.Errorf("%d audit records for %d calls:\n%+v", len(recs), len(steps), recs)
 		}
-		if t.Failed() {
-			t.Logf("client output:\n%s", out)
-			for i := range steps {
-				t.Logf("result %d: %s", i, res(i))
-			}
+		// Shown on failure, and with -v.
+		t.Logf("client output:\n%s", out)
+		for i := range steps {
+			t.Logf("result %d: %s", i, res(i))
 		}
 	})
 }
@@ -257,9 +255,7 @@ func TestAgentHookFailsClosed(t *testing.T) {
 				if b.said != "" && !strings.Contains(s, b.said) {
 					t.Errorf("the model did not hear %q:\n%s", b.said, s)
 				}
-				if t.Failed() {
-					t.Logf("client output:\n%s", out)
-				}
+				t.Logf("client output:\n%s\nwhat the model heard: %s", out, s)
 			})
 		}
 	})
@@ -306,5 +302,3 @@ func TestCodexTrustFollowsTheBinary(t *testing.T) {
 		})
 	}
 }
-
-var _ = fmt.Sprintf
