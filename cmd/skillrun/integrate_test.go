@@ -267,3 +267,27 @@ func TestIsSkillrunHook(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrateUpgradesOldHook: a hook written by an earlier skillrun (no `|| exit 2`, Codex's
+// unanchored matcher) is rewritten in place; in a group shared with another hook, the group's
+// matcher stays the user's.
+func TestIntegrateUpgradesOldHook(t *testing.T) {
+	home := fakeHome(t)
+	withSelf(t, "/usr/local/bin/skillrun")
+	path := filepath.Join(home, ".codex", "hooks.json")
+	os.MkdirAll(filepath.Dir(path), 0o700)
+	os.WriteFile(path, []byte(`{"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "/usr/local/bin/skillrun hook codex"}]}]}}`), 0o600)
+	runWith(t, "", "integrate", "codex")
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), `"matcher": "^Bash$"`) || !strings.Contains(string(b), `"command": "/usr/local/bin/skillrun hook codex || exit 2"`) ||
+		strings.Count(string(b), "hook codex") != 1 {
+		t.Errorf("old codex hook:\n%s", b)
+	}
+	shared := `{"hooks": {"PreToolUse": [{"matcher": "Bash|Edit", "hooks": [{"type": "command", "command": "logger x"}, {"type": "command", "command": "/usr/local/bin/skillrun hook codex"}]}]}}`
+	os.WriteFile(path, []byte(shared), 0o600)
+	runWith(t, "", "integrate", "codex")
+	b, _ = os.ReadFile(path)
+	if !strings.Contains(string(b), `"matcher": "Bash|Edit"`) || !strings.Contains(string(b), `"/usr/local/bin/skillrun hook codex || exit 2"`) || !strings.Contains(string(b), "logger x") {
+		t.Errorf("shared group:\n%s", b)
+	}
+}
