@@ -200,6 +200,10 @@ func runCheck(name string, in integration, home, path string) *clientCheck {
 		return c
 	}
 	c.hook = findHook(c.root, in, name)
+	if !c.hook.found && name == "claude" && c.claudePrefix() {
+		checkClaude(c)
+		return c
+	}
 	if !c.hook.found {
 		c.fail(fmt.Sprintf("%s has no skillrun hook under hooks.%s", path, in.event), "add it: "+fix)
 		return c
@@ -242,6 +246,33 @@ func reportCheck(w io.Writer, c *clientCheck) error {
 		return withHints(1, fmt.Errorf("%s: cannot confirm that shell commands are routed through skillrun: %s", c.name, p.what), p.hints...)
 	}
 	return withHints(1, fmt.Errorf("%s: shell commands are NOT routed through skillrun: %s", c.name, p.what), p.hints...)
+}
+
+// claudePrefix reports whether Claude Code's shell prefix (from the environment, or "env" in
+// its settings) runs every command through skillrun: `skillrun -c` or `skillrun-sh`.
+func (c *clientCheck) claudePrefix() bool {
+	prefix, from := c.getenv("CLAUDE_CODE_SHELL_PREFIX"), "the environment"
+	if env, err := c.root.object("env"); err == nil {
+		if v, ok := env.get("CLAUDE_CODE_SHELL_PREFIX"); ok && jsonString(v, &prefix) == nil {
+			from = c.path
+		}
+	}
+	prog, rest := firstWord(strings.TrimSpace(prefix))
+	rest = strings.TrimSpace(rest)
+	switch {
+	case prefix == "":
+		return false
+	case !((filepath.Base(prog) == "skillrun" && rest == "-c") || (filepath.Base(prog) == shellName && rest == "")):
+		c.fail(fmt.Sprintf("CLAUDE_CODE_SHELL_PREFIX in %s is %q, not skillrun -c or skillrun-sh", from, prefix),
+			"set it to: /path/to/skillrun -c")
+		return true
+	case canExec(prog) != nil || !filepath.IsAbs(prog):
+		c.fail(fmt.Sprintf("CLAUDE_CODE_SHELL_PREFIX in %s runs %s, which cannot be run: every command fails", from, prog),
+			"point it at the installed binary: /path/to/skillrun -c")
+		return true
+	}
+	c.ok = append(c.ok, fmt.Sprintf("CLAUDE_CODE_SHELL_PREFIX in %s runs every command through %s", from, prog))
+	return true
 }
 
 // checkClaude: hooks switched off in the settings, or only managed hooks allowed.

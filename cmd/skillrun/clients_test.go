@@ -132,3 +132,29 @@ func TestIntegrateCheck(t *testing.T) {
 		t.Errorf("claude old hook line: %d %s", status, out)
 	}
 }
+
+// TestIntegrateCheckClaudePrefix: Claude Code's shell prefix route counts as routed.
+func TestIntegrateCheckClaudePrefix(t *testing.T) {
+	home := fakeHome(t)
+	withSelf(t, "/usr/local/bin/skillrun")
+	cs := filepath.Join(home, ".claude", "settings.json")
+	os.MkdirAll(filepath.Dir(cs), 0o700)
+	for _, c := range []struct {
+		settings, env string
+		status        int
+		said          string
+	}{
+		{`{"env": {"CLAUDE_CODE_SHELL_PREFIX": "/usr/local/bin/skillrun -c"}}`, "", 0, "CLAUDE_CODE_SHELL_PREFIX in " + cs + " runs every command through /usr/local/bin/skillrun"},
+		{`{}`, "/usr/local/bin/skillrun -c", 0, "CLAUDE_CODE_SHELL_PREFIX in the environment runs every command"},
+		{`{}`, "/usr/local/bin/skillrun --profile x --", 1, "not skillrun -c or skillrun-sh"},
+		{`{}`, "/opt/gone/skillrun -c", 1, "which cannot be run"},
+		{`{}`, "", 1, "has no skillrun hook"},
+	} {
+		os.WriteFile(cs, []byte(c.settings), 0o600)
+		t.Setenv("CLAUDE_CODE_SHELL_PREFIX", c.env)
+		status, stdout, stderr := runWith(t, "", "integrate", "--check", "claude")
+		if status != c.status || !strings.Contains(stdout+stderr, c.said) {
+			t.Errorf("%s %q: %d\n%s%s", c.settings, c.env, status, stdout, stderr)
+		}
+	}
+}

@@ -53,6 +53,9 @@ var routes = []route{
 		setup: func(e *env, m *mockModel) {
 			claudeSetup(e, m)
 			e.clientEnv = append(e.clientEnv, "CLAUDE_CODE_SHELL_PREFIX="+e.skillrun()+" -c")
+			if out, code := e.run(time.Minute, e.environ(e.clientEnv...), e.skillrun(), "integrate", "--check", "claude"); code != 0 {
+				e.t.Fatalf("integrate --check claude with the prefix: %d\n%s", code, out)
+			}
 		},
 		run:       runClaude,
 		exited:    regexp.MustCompile(`Exit code 3`),
