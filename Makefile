@@ -20,7 +20,7 @@ FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 STATICCHECK := bin/tools/staticcheck
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build install uninstall demo test test-user test-tools bench lint deps clean help
+.PHONY: build install uninstall demo test test-user test-tools test-agents bench lint deps clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -79,6 +79,7 @@ $(STATICCHECK):
 lint: deps $(STATICCHECK) ## go vet, gofmt, staticcheck, and no build or oversized file tracked by git
 	scripts/check-tracked.sh
 	$(GO) vet -tags '$(TAGS)' ./...
+	$(GO) vet -tags '$(TAGS) agents' ./test/agents/
 	@test -z "$$(gofmt -l cmd sandbox policy profiles test examples)" || { gofmt -l cmd sandbox policy profiles test examples; echo "gofmt needed"; exit 1; }
 	$(STATICCHECK) -tags '$(TAGS)' ./...
 
@@ -86,6 +87,19 @@ test: build test-user test-tools lint ## lint, unit tests (race) and end-to-end 
 	$(GO) test -race -count=1 ./policy/... ./profiles/...
 	$(GO) test -tags '$(TAGS)' -count=1 ./cmd/... ./sandbox/...
 	SKILLRUN_BIN=$(abspath $(BIN)) SKILLRUN_TEST_USER=$(TEST_USER) $(GO) test -tags '$(TAGS)' -count=1 -timeout 20m ./test/...
+
+# The agent clients test-agents drives, as published on npm (override to try other versions).
+AGENTS_DIR := bin/agents
+AGENT_PACKAGES ?= @anthropic-ai/claude-code@2.1.332 @openai/codex@0.171.0 @google/gemini-cli@0.61.0
+
+test-agents: build test-user ## the real Claude Code, Codex and Gemini CLI against mock model APIs, root and $(TEST_USER) (installs them with npm; needs the registry)
+	@command -v npm >/dev/null || { echo "skillrun: error: test-agents needs node (20 or later) and npm"; echo "skillrun: hint: sudo apt-get install nodejs npm"; exit 1; }
+	@if ! timeout 60 npm ping >/dev/null 2>&1; then echo "skillrun: test-agents skipped: the npm registry is unreachable"; exit 0; fi; \
+	set -e; mkdir -p $(AGENTS_DIR); \
+	npm install --prefix $(AGENTS_DIR) --no-audit --no-fund --loglevel=error $(AGENT_PACKAGES) >/dev/null; \
+	$(AGENTS_DIR)/node_modules/.bin/claude --version >/dev/null 2>&1 || node $(AGENTS_DIR)/node_modules/@anthropic-ai/claude-code/install.cjs >/dev/null; \
+	SKILLRUN_BIN=$(abspath $(BIN)) SKILLRUN_AGENTS_DIR=$(abspath $(AGENTS_DIR)) SKILLRUN_TEST_USER=$(TEST_USER) \
+		$(GO) test -tags '$(TAGS) agents' -count=1 -timeout 60m ./test/agents/
 
 bench: build test-user ## skill digest, scan and policy times; per-command overhead and peak RSS against bare exec and bwrap, root and unprivileged
 	$(GO) test -run '^$$' -bench '^(BenchmarkHash|BenchmarkCompile|BenchmarkScan)$$' -benchtime 2s -count 1 ./policy/ ./policy/trust/ ./policy/scan/

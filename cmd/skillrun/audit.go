@@ -152,9 +152,12 @@ func kernelLandlockABI() int {
 	return min(abi, landlock.MaxABI)
 }
 
-// agentClient names the agent that started skillrun, from what it puts in the environment.
+// agentClient names the agent that started skillrun, from what it puts in the environment
+// (SKILLRUN_CLIENT: set by skillrun's own hook, for a client that marks its commands with nothing).
 func agentClient(getenv func(string) string) string {
 	switch {
+	case getenv("SKILLRUN_CLIENT") != "":
+		return audit.Clean(getenv("SKILLRUN_CLIENT"))
 	case getenv("AI_AGENT") != "":
 		return audit.Clean(getenv("AI_AGENT"))
 	case getenv("CLAUDECODE") == "1":

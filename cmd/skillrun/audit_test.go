@@ -107,9 +107,11 @@ func TestRunRecord(t *testing.T) {
 func TestAgentClient(t *testing.T) {
 	for env, want := range map[string]string{
 		"AI_AGENT=claude-code_2.1.197_agent CLAUDECODE=1": "claude-code_2.1.197_agent",
-		"CLAUDECODE=1": "claude-code",
-		"GEMINI_CLI=1": "gemini-cli",
-		"":             "",
+		"CLAUDECODE=1":                           "claude-code",
+		"GEMINI_CLI=1":                           "gemini-cli",
+		"SKILLRUN_CLIENT=codex-cli":              "codex-cli",
+		"SKILLRUN_CLIENT=codex-cli CLAUDECODE=1": "codex-cli",
+		"":                                       "",
 	} {
 		vars := map[string]string{}
 		for _, kv := range strings.Fields(env) {

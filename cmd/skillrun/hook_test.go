@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,7 +63,7 @@ func TestWrapShellRoundTrip(t *testing.T) {
 	}
 	self := fakeSkillrun(t)
 	for _, cmd := range nastyCommands {
-		w, err := wrapShell(self, cmd)
+		w, err := wrapShell(self, "", cmd)
 		if err != nil {
 			t.Fatalf("%q: %v", cmd, err)
 		}
@@ -92,7 +93,7 @@ func TestWrapShellSameOutput(t *testing.T) {
 		"echo $((6*7)) '$HOME' \"$#\"", `printf '<%s>' a\ b 'c d' "e\"f" $'g\nh'`, "for i in 1 2; do echo $i; done",
 		"x='it'\\''s'; echo \"$x\"", "echo ünïcødé 日本", "cat <<EOF\n$((1+1)) \\$x\nEOF", "false; echo $?",
 	} {
-		w, _ := wrapShell(self, cmd)
+		w, _ := wrapShell(self, "", cmd)
 		want, err1 := exec.Command(bash, "-c", cmd).CombinedOutput()
 		got, err2 := exec.Command(bash, "-c", w).CombinedOutput()
 		if string(got) != string(want) || (err1 == nil) != (err2 == nil) {
@@ -103,16 +104,16 @@ func TestWrapShellSameOutput(t *testing.T) {
 
 func TestWrapShellNeverDoubleWraps(t *testing.T) {
 	self := "/usr/local/bin/skillrun"
-	once, _ := wrapShell(self, "ls -la 'my dir'")
-	if twice, _ := wrapShell(self, once); twice != once {
+	once, _ := wrapShell(self, "", "ls -la 'my dir'")
+	if twice, _ := wrapShell(self, "", once); twice != once {
 		t.Errorf("wrapped twice: %q", twice)
 	}
 	quoted := "/opt/my tools/skillrun"
-	once, _ = wrapShell(quoted, "echo it's")
+	once, _ = wrapShell(quoted, "", "echo it's")
 	if once != `'/opt/my tools/skillrun' -c 'echo it'\''s'` {
 		t.Errorf("wrapShell = %q", once)
 	}
-	if twice, _ := wrapShell(quoted, once); twice != once {
+	if twice, _ := wrapShell(quoted, "", once); twice != once {
 		t.Errorf("wrapped twice: %q", twice)
 	}
 	// Commands that merely start like a skillrun call run other things outside: wrapped.
@@ -125,51 +126,75 @@ func TestWrapShellNeverDoubleWraps(t *testing.T) {
 		self + " -- true; id",
 		self + " -c true; id",
 	} {
-		w, _ := wrapShell(self, evil)
+		w, _ := wrapShell(self, "", evil)
 		if w != self+" -c "+singleQuote(evil) {
 			t.Errorf("%q was not wrapped: %q", evil, w)
 		}
 	}
-	if _, err := wrapShell(self, "echo a\x00b"); err == nil {
+	// With the client's mark (Codex): the same, and the mark cannot smuggle a command either.
+	marked, _ := wrapShell(self, "codex-cli", "ls")
+	if marked != "SKILLRUN_CLIENT=codex-cli "+self+" -c 'ls'" {
+		t.Errorf("marked = %q", marked)
+	}
+	if twice, _ := wrapShell(self, "codex-cli", marked); twice != marked {
+		t.Errorf("marked wrapped twice: %q", twice)
+	}
+	for _, evil := range []string{"SKILLRUN_CLIENT=codex-cli " + self + " -c 'true'; id", "SKILLRUN_CLIENT=x; id; " + self + " -c 'true'"} {
+		if w, _ := wrapShell(self, "codex-cli", evil); w != "SKILLRUN_CLIENT=codex-cli "+self+" -c "+singleQuote(evil) {
+			t.Errorf("%q was not wrapped: %q", evil, w)
+		}
+	}
+	if _, err := wrapShell(self, "", "echo a\x00b"); err == nil {
 		t.Error("a NUL byte cannot be passed on; the call must be blocked")
 	}
 }
 
+// TestHookGolden runs `skillrun hook CLIENT` on every input shape of testdata/hook
+// (CLIENT-CASE.in.json) and compares its status, stdout and stderr with CLIENT-CASE.golden.
+// Every answer is either the client's rewrite, with only the command changed, or status 2 (the
+// status each client takes as "block this call") with no stdout and a reason on stderr.
 func TestHookGolden(t *testing.T) {
-	self := "/usr/local/bin/skillrun"
+	withSelf(t, "/usr/local/bin/skillrun")
 	files, _ := filepath.Glob(filepath.Join("testdata", "hook", "*.in.json"))
-	if len(files) < 6 {
-		t.Fatalf("hook golden inputs missing: %v", files)
-	}
+	perClient := map[string]int{}
 	for _, in := range files {
 		name := strings.TrimSuffix(filepath.Base(in), ".in.json")
-		client := hookClients[strings.SplitN(name, "-", 2)[0]]
+		client := strings.SplitN(name, "-", 2)[0]
+		perClient[client]++
 		body, _ := os.ReadFile(in)
-		got, err := rewriteHook(client, body, self)
-		if err != nil {
-			t.Errorf("%s: %v", name, err)
-			continue
-		}
-		golden := strings.TrimSuffix(in, ".in.json") + ".out.json"
-		if got != nil {
+		status, stdout, stderr := runWith(t, string(body), "hook", client)
+		got := fmt.Sprintf("status: %d\nstdout:\n", status)
+		if stdout != "" {
 			var b bytes.Buffer
-			json.Indent(&b, got, "", "  ")
-			got = append(b.Bytes(), '\n')
+			if err := json.Indent(&b, []byte(stdout), "", "  "); err != nil {
+				t.Errorf("%s: stdout is not JSON: %q", name, stdout)
+			}
+			got += b.String() + "\n"
 		}
+		got += "stderr:\n" + stderr
+		golden := strings.TrimSuffix(in, ".in.json") + ".golden"
 		if *update {
-			os.WriteFile(golden, got, 0o644)
+			os.WriteFile(golden, []byte(got), 0o644)
 		}
 		want, _ := os.ReadFile(golden)
-		if string(got) != string(want) {
+		if got != string(want) {
 			t.Errorf("%s: got\n%s\nwant (%s, rerun with -update)\n%s", name, got, golden, want)
 		}
-		if got == nil {
+		switch {
+		case status == hookBlock:
+			if stdout != "" || !strings.HasPrefix(stderr, "skillrun: error: hook: ") || !strings.Contains(stderr, "the call was blocked, nothing ran") ||
+				!strings.Contains(stderr, "\nskillrun: hint: ") {
+				t.Errorf("%s: a block must say why, that nothing ran, and what to do, on stderr only:\n%s", name, got)
+			}
+			continue
+		case status != 0 || stderr != "":
+			t.Errorf("%s: status %d is neither a rewrite nor a block", name, status)
 			continue
 		}
 		// Every input field is kept; only the command changed.
 		var inDoc, outDoc map[string]any
 		json.Unmarshal(body, &inDoc)
-		json.Unmarshal(got, &outDoc)
+		json.Unmarshal([]byte(stdout), &outDoc)
 		spec := outDoc["hookSpecificOutput"].(map[string]any)
 		updated, _ := spec["updatedInput"].(map[string]any)
 		if updated == nil {
@@ -184,6 +209,14 @@ func TestHookGolden(t *testing.T) {
 		if len(updated) != len(orig) {
 			t.Errorf("%s: %d fields in, %d out", name, len(orig), len(updated))
 		}
+		if cmd, _ := updated["command"].(string); !strings.Contains(cmd, "/usr/local/bin/skillrun -c '") {
+			t.Errorf("%s: not wrapped: %q", name, cmd)
+		}
+	}
+	for _, c := range []string{"claude", "codex", "gemini"} {
+		if perClient[c] < 20 {
+			t.Errorf("%s: only %d hook golden inputs", c, perClient[c])
+		}
 	}
 }
 
@@ -193,45 +226,54 @@ func jsonEqual(a, b any) bool {
 	return bytes.Equal(x, y)
 }
 
-func TestHookRefusesBrokenInput(t *testing.T) {
-	for _, body := range []string{
-		``, `not json`, `[]`, `null`,
-		`{"tool_name":"Bash"}`,
-		`{"tool_name":"Bash","tool_input":"ls"}`,
-		`{"tool_name":"Bash","tool_input":{}}`,
-		`{"tool_name":"Bash","tool_input":{"command":42}}`,
-		`{"tool_name":"Bash","tool_input":{"command":[]}}`,
-		`{"tool_name":"Bash","tool_input":{"command":"a\u0000b"}}`,
-	} {
-		if out, err := rewriteHook(hookClients["claude"], []byte(body), "/bin/skillrun"); err == nil {
-			t.Errorf("%s: accepted, answered %s", body, out)
+// TestHookBlocksOversized: an input over maxHookInput, and a command no shell argument can
+// hold, are blocked with the advice to run a file instead; a command just under the bound runs.
+func TestHookBlocksOversized(t *testing.T) {
+	withSelf(t, "/usr/local/bin/skillrun")
+	call := func(client, cmd string) string {
+		tool := hookClients[client].tool
+		b, _ := json.Marshal(map[string]any{"hook_event_name": hookClients[client].event, "tool_name": tool, "tool_input": map[string]any{"command": cmd}})
+		return string(b)
+	}
+	for client := range hookClients {
+		prefix, _ := wrapShell("/usr/local/bin/skillrun", hookClients[client].mark, "")
+		fits := strings.Repeat("x", maxCommand-len(prefix))
+		cases := []struct {
+			stdin  string
+			status int
+		}{
+			{call(client, fits), 0},
+			{call(client, fits+"x"), hookBlock},
+			{call(client, strings.Repeat("'", 50000)), hookBlock}, // each quote grows to four bytes
+			{call(client, "ls") + strings.Repeat(" ", maxHookInput), hookBlock},
+		}
+		for i, c := range cases {
+			status, stdout, stderr := runWith(t, c.stdin, "hook", client)
+			if status != c.status {
+				t.Errorf("%s case %d: status %d, stderr %q", client, i, status, stderr)
+			}
+			if c.status == hookBlock && (stdout != "" || !strings.Contains(stderr, "skillrun: hint: write the script to a file in the workspace")) {
+				t.Errorf("%s case %d: stdout %d bytes, stderr %q", client, i, len(stdout), stderr)
+			}
 		}
 	}
 }
 
-// TestHookExitStatus runs the hook command: an error exits 2 (every client then blocks the call
-// and shows stderr), never a status a client would take as "go ahead".
+// TestHookExitStatus runs the hook command with the wrong arguments: blocked too.
 func TestHookExitStatus(t *testing.T) {
-	old := selfPath
-	selfPath = func() (string, error) { return "/usr/local/bin/skillrun", nil }
-	defer func() { selfPath = old }()
+	withSelf(t, "/usr/local/bin/skillrun")
 	cases := []struct {
 		args   []string
 		stdin  string
-		status int
-		stdout string
 		stderr string
 	}{
-		{[]string{"hook", "claude"}, `{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls"}}`, 0,
-			`"command":"/usr/local/bin/skillrun -c 'ls'"`, ""},
-		{[]string{"hook", "claude"}, `{"hook_event_name":"PreToolUse","tool_name":"Read","tool_input":{"file_path":"/x"}}`, 0, "", ""},
-		{[]string{"hook", "claude"}, `garbage`, hookBlock, "", "skillrun: error: hook: the hook input is not a JSON object"},
-		{[]string{"hook", "cursor"}, `{}`, hookBlock, "", "skillrun: error: hook: give the client: skillrun hook claude|codex|gemini"},
-		{[]string{"hook"}, `{}`, hookBlock, "", "skillrun: error: hook: give the client"},
+		{[]string{"hook", "cursor"}, `{}`, "skillrun: error: hook: give the client: skillrun hook claude|codex|gemini"},
+		{[]string{"hook"}, `{}`, "skillrun: error: hook: give the client"},
+		{[]string{"hook", "claude", "codex"}, `{}`, "skillrun: error: hook: give the client"},
 	}
 	for _, c := range cases {
 		status, stdout, stderr := runWith(t, c.stdin, c.args...)
-		if status != c.status || !strings.Contains(stdout, c.stdout) || !strings.Contains(stderr, c.stderr) || (c.stdout == "" && stdout != "") {
+		if status != hookBlock || stdout != "" || !strings.Contains(stderr, c.stderr) {
 			t.Errorf("%q < %s: status %d, stdout %q, stderr %q", c.args, c.stdin, status, stdout, stderr)
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -19,10 +18,10 @@ import (
 type integration struct {
 	file    func(home string, getenv func(string) string) string
 	event   string // the hooks key: PreToolUse, BeforeTool
-	matcher string // the shell tool
+	matcher string // the shell tool, as the client's matcher: Codex and Gemini CLI read a regex
 	hook    func(command string) any
-	// notes are printed after the settings are written (what else the client needs).
-	notes func(home string, getenv func(string) string, settings *jsonObject) []string
+	// check adds what else, beyond the entry in the file, decides whether the client runs it.
+	check func(c *clientCheck)
 }
 
 // configDir is $ENV when it is absolute, else home/def.
@@ -46,35 +45,27 @@ var integrations = map[string]integration{
 				Timeout int    `json:"timeout"` // seconds
 			}{"command", command, 30}
 		},
-		notes: func(string, func(string) string, *jsonObject) []string {
-			return []string{"Claude Code loads hooks at start: restart it (or review them with /hooks)"}
-		},
+		check: checkClaude,
 	},
 	"codex": {
 		file: func(home string, getenv func(string) string) string {
 			return filepath.Join(configDir(getenv, "CODEX_HOME", home, ".codex"), "hooks.json")
 		},
-		event: "PreToolUse", matcher: "Bash",
+		event: "PreToolUse", matcher: "^Bash$",
 		hook: func(command string) any {
 			return struct {
 				Type    string `json:"type"`
 				Command string `json:"command"`
-			}{"command", command}
+				Timeout int    `json:"timeout"` // seconds
+			}{"command", command, 30}
 		},
-		notes: func(home string, getenv func(string) string, _ *jsonObject) []string {
-			toml := filepath.Join(configDir(getenv, "CODEX_HOME", home, ".codex"), "config.toml")
-			if b, err := os.ReadFile(toml); err == nil && codexHooksOn.Match(b) {
-				return nil
-			}
-			return []string{"Codex runs hooks only with the feature on: add these two lines to " + toml + ":",
-				"  [features]", "  codex_hooks = true"}
-		},
+		check: checkCodex,
 	},
 	"gemini": {
 		file: func(home string, _ func(string) string) string {
 			return filepath.Join(home, ".gemini", "settings.json")
 		},
-		event: "BeforeTool", matcher: "run_shell_command",
+		event: "BeforeTool", matcher: "^run_shell_command$",
 		hook: func(command string) any {
 			return struct {
 				Name        string `json:"name"`
@@ -84,43 +75,53 @@ var integrations = map[string]integration{
 				Description string `json:"description"`
 			}{"skillrun", "command", command, 30000, "run shell commands in the skillrun sandbox"}
 		},
-		notes: func(_ string, _ func(string) string, settings *jsonObject) []string {
-			if tools, err := settings.object("tools"); err == nil {
-				if v, ok := tools.get("enableHooks"); ok && string(v) == "true" {
-					return nil
-				}
-			}
-			return []string{"Gemini CLI runs hooks only with its hooks system on: /settings, Advanced, Enable Hooks System",
-				"(tools.enableHooks in settings.json), then restart it"}
-		},
+		check: checkGemini,
 	},
 }
-
-var codexHooksOn = regexp.MustCompile(`(?m)^\s*(codex_hooks|hooks)\s*=\s*true\b`)
 
 var integrateCommand = &cli.Command{
 	Name:      "integrate",
 	Usage:     "add skillrun's hook to an agent's settings, so its shell commands run sandboxed",
-	UsageText: "skillrun integrate claude|codex|gemini [--print]",
+	UsageText: "skillrun integrate claude|codex|gemini [--print | --check]",
 	Description: "Claude Code: hooks.PreToolUse (matcher Bash) in ~/.claude/settings.json ($CLAUDE_CONFIG_DIR).\n" +
-		"Codex: hooks.PreToolUse (matcher Bash) in ~/.codex/hooks.json ($CODEX_HOME), with codex_hooks on.\n" +
-		"Gemini CLI: hooks.BeforeTool (matcher run_shell_command) in ~/.gemini/settings.json.\n" +
+		"Codex: hooks.PreToolUse (matcher ^Bash$) in ~/.codex/hooks.json ($CODEX_HOME), and the trust\n" +
+		"record Codex needs before it runs a hook, in config.toml next to it.\n" +
+		"Gemini CLI: hooks.BeforeTool (matcher ^run_shell_command$) in ~/.gemini/settings.json.\n" +
+		"The hook command is `/path/to/skillrun hook CLIENT || exit 2`: when the binary is missing or\n" +
+		"cannot run, the shell's failure becomes 2, which every client takes as \"block this call\".\n" +
 		"Existing settings and hooks are kept, running it again changes nothing, the file is replaced\n" +
-		"atomically and the previous version is kept next to it (FILE.skillrun-backup-TIME).\n\n" +
+		"atomically and the previous version is kept next to it (FILE.skillrun-backup-TIME).\n" +
+		"Afterwards it checks, with the client's own view where it has one (Codex: codex app-server),\n" +
+		"that the client will run the hook; --check does only that, and exits 1 when commands are\n" +
+		"not routed through skillrun.\n\n" +
 		"EXAMPLE:\n" +
 		"   skillrun integrate claude\n" +
+		"   skillrun integrate --check codex\n" +
 		"   skillrun integrate gemini --print",
-	Flags:  []cli.Flag{&cli.BoolFlag{Name: "print", Usage: "print the settings snippet instead of writing it"}},
+	Flags: []cli.Flag{
+		&cli.BoolFlag{Name: "print", Usage: "print the settings snippet instead of writing it"},
+		&cli.BoolFlag{Name: "check", Usage: "only report whether the client's shell commands are routed through skillrun"},
+	},
 	Action: integrateAction,
+}
+
+// hookLine is the hook command for client: a missing or broken binary fails in the shell with
+// 126 or 127, which Codex would take as "go ahead unchanged"; `|| exit 2` turns every failure
+// into the status each client treats as a block (skillrun hook itself only exits 0 or 2).
+func hookLine(self, client string) string {
+	return shellQuote(self) + " hook " + client + " || exit 2"
 }
 
 func integrateAction(c *cli.Context) error {
 	// urfave/cli stops at the first argument; `integrate claude --print` is what people type.
-	print, args := c.Bool("print"), []string{}
+	print, check, args := c.Bool("print"), c.Bool("check"), []string{}
 	for _, a := range c.Args().Slice() {
-		if a == "--print" || a == "-print" {
+		switch a {
+		case "--print", "-print":
 			print = true
-		} else {
+		case "--check", "-check":
+			check = true
+		default:
 			args = append(args, a)
 		}
 	}
@@ -129,20 +130,23 @@ func integrateAction(c *cli.Context) error {
 		name = args[0]
 	}
 	in, ok := integrations[name]
-	if !ok {
-		return withHints(exitFailed, fmt.Errorf("give one agent: skillrun integrate %s, got %q", integrationNames(), args))
+	if !ok || (print && check) {
+		return withHints(exitFailed, fmt.Errorf("give one agent: skillrun integrate %s [--print | --check], got %q", integrationNames(), c.Args().Slice()))
 	}
 	self, err := selfPath()
 	if err != nil {
 		return withHints(exitFailed, err)
 	}
-	command := shellQuote(self) + " hook " + name
+	command := hookLine(self, name)
 	home, err := homeDir()
 	if err != nil {
 		return err
 	}
 	_, out, errw := stdio(c)
 	path := in.file(home, os.Getenv)
+	if check {
+		return reportCheck(out, runCheck(name, in, home, path))
+	}
 	if print {
 		root, _ := parseObject(nil)
 		if _, err := mergeHook(root, in, name, command); err != nil {
@@ -154,8 +158,8 @@ func integrateAction(c *cli.Context) error {
 		}
 		out.Write(b)
 		fmt.Fprintf(errw, "skillrun: merge it into %s\n", path)
-		for _, n := range in.notes(home, os.Getenv, root) {
-			fmt.Fprintf(errw, "skillrun: %s\n", n)
+		if name == "codex" {
+			fmt.Fprintf(errw, "skillrun: then trust it in Codex (/hooks), or run: skillrun integrate codex\n")
 		}
 		return nil
 	}
@@ -192,10 +196,12 @@ func integrateAction(c *cli.Context) error {
 			fmt.Fprintf(out, "the previous version is in %s\n", backup)
 		}
 	}
-	for _, n := range in.notes(home, os.Getenv, root) {
-		fmt.Fprintln(out, n)
+	if name == "codex" {
+		if err := trustCodexHook(out, home, path, root, in); err != nil {
+			return err
+		}
 	}
-	return nil
+	return reportCheck(out, runCheck(name, in, home, path))
 }
 
 // mergeHook adds skillrun's hook group to root.hooks[event], unless a skillrun hook for this
@@ -228,11 +234,22 @@ func mergeHook(root *jsonObject, in integration, client, command string) (change
 			if v, ok := entry.get("command"); !ok || jsonString(v, &cmd) != nil || !isSkillrunHook(cmd, client) {
 				continue
 			}
-			if cmd == command {
+			var matcher string
+			if v, ok := group.get("matcher"); ok {
+				_ = jsonString(v, &matcher)
+			}
+			// The matcher is ours to set only in a group of our own.
+			own := len(entries) == 1
+			if cmd == command && (matcher == in.matcher || !own) {
 				return false, nil
 			}
 			if err := entry.setValue("command", command); err != nil {
 				return false, err
+			}
+			if own {
+				if err := group.setValue("matcher", in.matcher); err != nil {
+					return false, err
+				}
 			}
 			if entries[ei], err = entry.MarshalJSON(); err != nil {
 				return false, err
@@ -272,10 +289,22 @@ func setNested(root, hooks *jsonObject, event string, groups []json.RawMessage) 
 
 func jsonString(v json.RawMessage, s *string) error { return json.Unmarshal(v, s) }
 
-// isSkillrunHook reports whether a hook command is `.../skillrun hook CLIENT`.
+// isSkillrunHook reports whether a hook command is `.../skillrun hook CLIENT`, with or without
+// the `|| exit 2` that hookLine adds.
 func isSkillrunHook(cmd, client string) bool {
 	prog, rest := firstWord(strings.TrimSpace(cmd))
-	return filepath.Base(prog) == "skillrun" && strings.Join(strings.Fields(rest), " ") == "hook "+client
+	rest = strings.Join(strings.Fields(rest), " ")
+	if rest != "hook "+client && rest != "hook "+client+" || exit 2" {
+		return false
+	}
+	self, err := selfPath()
+	return filepath.Base(prog) == "skillrun" || (err == nil && prog == self)
+}
+
+// hookProgram is the program a skillrun hook command runs.
+func hookProgram(cmd string) string {
+	prog, _ := firstWord(strings.TrimSpace(cmd))
+	return prog
 }
 
 // firstWord splits off a command's first shell word, unquoting '…' and \' pieces and backslashes.

@@ -8,12 +8,20 @@ import (
 	"testing"
 )
 
-// withSelf makes the hook and integrate commands name path as skillrun's own binary.
+// withSelf makes the hook and integrate commands name path as skillrun's own binary, one the
+// checks take as executable, and finds no codex unless a test gives one.
 func withSelf(t *testing.T, path string) {
 	t.Helper()
-	old := selfPath
+	old, oldExec, oldCodex := selfPath, canExec, codexProgram
 	selfPath = func() (string, error) { return path, nil }
-	t.Cleanup(func() { selfPath = old })
+	canExec = func(p string) error {
+		if p == path {
+			return nil
+		}
+		return os.ErrNotExist
+	}
+	codexProgram = func() (string, error) { return "", os.ErrNotExist }
+	t.Cleanup(func() { selfPath, canExec, codexProgram = old, oldExec, oldCodex })
 }
 
 // fakeHome points HOME and the agents' config variables at a new temp dir.
@@ -73,7 +81,7 @@ func TestIntegrateClaudeKeepsSettings(t *testing.T) {
 	}
 	pre := doc.Hooks["PreToolUse"]
 	if len(pre) != 2 || pre[0].Matcher != "Edit|Write" || pre[1].Matcher != "Bash" ||
-		pre[1].Hooks[0].Command != `'/opt/skill run/skillrun' hook claude` || pre[1].Hooks[0].Type != "command" {
+		pre[1].Hooks[0].Command != `'/opt/skill run/skillrun' hook claude || exit 2` || pre[1].Hooks[0].Type != "command" {
 		t.Errorf("PreToolUse = %+v", pre)
 	}
 	if len(doc.Hooks["PostToolUse"]) != 1 {
@@ -113,7 +121,7 @@ func TestIntegrateClaudeKeepsSettings(t *testing.T) {
 	withSelf(t, "/usr/local/bin/skillrun")
 	runWith(t, "", "integrate", "claude")
 	moved, _ := os.ReadFile(path)
-	if strings.Count(string(moved), "hook claude") != 1 || !strings.Contains(string(moved), `"/usr/local/bin/skillrun hook claude"`) {
+	if strings.Count(string(moved), "hook claude") != 1 || !strings.Contains(string(moved), `"/usr/local/bin/skillrun hook claude || exit 2"`) {
 		t.Errorf("after a move:\n%s", moved)
 	}
 }
@@ -125,12 +133,13 @@ func TestIntegrateNewFiles(t *testing.T) {
 		agent, file, event, matcher, extra string
 	}{
 		{"claude", ".claude/settings.json", "PreToolUse", "Bash", `"timeout": 30`},
-		{"codex", ".codex/hooks.json", "PreToolUse", "Bash", ""},
-		{"gemini", ".gemini/settings.json", "BeforeTool", "run_shell_command", `"timeout": 30000`},
+		{"codex", ".codex/hooks.json", "PreToolUse", "^Bash$", `"timeout": 30`},
+		{"gemini", ".gemini/settings.json", "BeforeTool", "^run_shell_command$", `"timeout": 30000`},
 	}
 	for _, c := range cases {
 		status, stdout, stderr := runWith(t, "", "integrate", c.agent)
-		if status != 0 {
+		// Without codex on PATH, Codex cannot be asked whether it trusts the hook: said, status 1.
+		if want := map[bool]int{true: 1, false: 0}[c.agent == "codex"]; status != want || (c.agent == "codex") != strings.Contains(stderr, "cannot confirm") {
 			t.Fatalf("%s: %d %s%s", c.agent, status, stdout, stderr)
 		}
 		b, err := os.ReadFile(filepath.Join(home, c.file))
@@ -142,7 +151,7 @@ func TestIntegrateNewFiles(t *testing.T) {
 			t.Fatalf("%s: %v", c.agent, err)
 		}
 		g := doc["hooks"][c.event]
-		if len(g) != 1 || g[0]["matcher"] != c.matcher || !strings.Contains(string(b), `"/usr/local/bin/skillrun hook `+c.agent+`"`) ||
+		if len(g) != 1 || g[0]["matcher"] != c.matcher || !strings.Contains(string(b), `"/usr/local/bin/skillrun hook `+c.agent+` || exit 2"`) ||
 			!strings.Contains(string(b), c.extra) {
 			t.Errorf("%s:\n%s", c.agent, b)
 		}
@@ -153,14 +162,13 @@ func TestIntegrateNewFiles(t *testing.T) {
 			t.Errorf("%s: a backup of a file that did not exist: %v", c.agent, backups)
 		}
 	}
-	// Codex needs its feature flag: said until config.toml has it.
-	_, stdout, _ := runWith(t, "", "integrate", "codex")
-	if !strings.Contains(stdout, "codex_hooks = true") {
-		t.Errorf("no codex_hooks note: %q", stdout)
-	}
-	os.WriteFile(filepath.Join(home, ".codex", "config.toml"), []byte("model = \"x\"\n[features]\ncodex_hooks = true\n"), 0o600)
-	if _, stdout, _ = runWith(t, "", "integrate", "codex"); strings.Contains(stdout, "codex_hooks") {
-		t.Errorf("codex_hooks note although it is on: %q", stdout)
+	// Codex: the trust record for the hook, with the key and hash Codex computes (measured with
+	// codex 0.171 app-server, hooks/list).
+	toml, _ := os.ReadFile(filepath.Join(home, ".codex", "config.toml"))
+	want := "[hooks.state.\"" + filepath.Join(home, ".codex", "hooks.json") + ":pre_tool_use:0:0\"]\ntrusted_hash = \"" +
+		codexHookHash("^Bash$", "/usr/local/bin/skillrun hook codex || exit 2", 30) + "\"\n"
+	if string(toml) != want {
+		t.Errorf("config.toml:\n%s\nwant\n%s", toml, want)
 	}
 }
 
@@ -198,7 +206,7 @@ func TestIntegratePrint(t *testing.T) {
         "hooks": [
           {
             "type": "command",
-            "command": "/usr/local/bin/skillrun hook claude",
+            "command": "/usr/local/bin/skillrun hook claude || exit 2",
             "timeout": 30
           }
         ]
@@ -241,18 +249,45 @@ func TestIntegrateFollowsSymlinks(t *testing.T) {
 
 func TestIsSkillrunHook(t *testing.T) {
 	for cmd, want := range map[string]bool{
-		"/usr/local/bin/skillrun hook claude":     true,
-		"'/opt/my tools/skillrun' hook claude":    true,
-		"/opt/my\\ tools/skillrun  hook   claude": true,
-		"skillrun hook claude":                    true,
-		"/usr/local/bin/skillrun hook gemini":     false,
-		"/usr/local/bin/skillrun hook claude -x":  false,
-		"/usr/local/bin/not-skillrun hook claude": false,
-		"/home/dev/bin/check-edit":                false,
-		"'unterminated hook claude":               false,
+		"/usr/local/bin/skillrun hook claude":           true,
+		"/usr/local/bin/skillrun hook claude || exit 2": true,
+		"/usr/local/bin/skillrun hook claude || exit 1": false,
+		"/usr/local/bin/skillrun hook claude; exit 2":   false,
+		"'/opt/my tools/skillrun' hook claude":          true,
+		"/opt/my\\ tools/skillrun  hook   claude":       true,
+		"skillrun hook claude":                          true,
+		"/usr/local/bin/skillrun hook gemini":           false,
+		"/usr/local/bin/skillrun hook claude -x":        false,
+		"/usr/local/bin/not-skillrun hook claude":       false,
+		"/home/dev/bin/check-edit":                      false,
+		"'unterminated hook claude":                     false,
 	} {
 		if got := isSkillrunHook(cmd, "claude"); got != want {
 			t.Errorf("isSkillrunHook(%q) = %v", cmd, got)
 		}
+	}
+}
+
+// TestIntegrateUpgradesOldHook: a hook written by an earlier skillrun (no `|| exit 2`, Codex's
+// unanchored matcher) is rewritten in place; in a group shared with another hook, the group's
+// matcher stays the user's.
+func TestIntegrateUpgradesOldHook(t *testing.T) {
+	home := fakeHome(t)
+	withSelf(t, "/usr/local/bin/skillrun")
+	path := filepath.Join(home, ".codex", "hooks.json")
+	os.MkdirAll(filepath.Dir(path), 0o700)
+	os.WriteFile(path, []byte(`{"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "/usr/local/bin/skillrun hook codex"}]}]}}`), 0o600)
+	runWith(t, "", "integrate", "codex")
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), `"matcher": "^Bash$"`) || !strings.Contains(string(b), `"command": "/usr/local/bin/skillrun hook codex || exit 2"`) ||
+		strings.Count(string(b), "hook codex") != 1 {
+		t.Errorf("old codex hook:\n%s", b)
+	}
+	shared := `{"hooks": {"PreToolUse": [{"matcher": "Bash|Edit", "hooks": [{"type": "command", "command": "logger x"}, {"type": "command", "command": "/usr/local/bin/skillrun hook codex"}]}]}}`
+	os.WriteFile(path, []byte(shared), 0o600)
+	runWith(t, "", "integrate", "codex")
+	b, _ = os.ReadFile(path)
+	if !strings.Contains(string(b), `"matcher": "Bash|Edit"`) || !strings.Contains(string(b), `"/usr/local/bin/skillrun hook codex || exit 2"`) || !strings.Contains(string(b), "logger x") {
+		t.Errorf("shared group:\n%s", b)
 	}
 }
