@@ -54,6 +54,8 @@ type Request struct {
 	// NoGit says the workspace has no .git at all: .git itself is then held (by an empty file,
 	// which no tool takes for a repository), so no repository with hooks can be made there.
 	NoGit bool
+	// Learning compiles the skill's learning view for skillrun learn (learning.go).
+	Learning bool
 }
 
 // gitControl are the parts of a git folder that make host git run something: see floor.yaml.
@@ -335,6 +337,9 @@ func (m *merge) skill() error {
 		m.vars["CACHE"] = path.Join(r.CacheDir, "skillrun", s.Name)
 	}
 	sp := pol.skill(s.Name)
+	if r.Learning {
+		return m.learning(sp)
+	}
 	state := "approved"
 	switch {
 	case s.Lock == nil && pol.unapproved() == UnapprovedRefuse:
@@ -534,7 +539,7 @@ func (m *merge) finish() error {
 	sort.Strings(plan.Network.Allow)
 	plan.Network.Deny = m.sub.hostDeny
 	sort.Strings(plan.Network.Deny)
-	if len(plan.Network.Allow) > 0 {
+	if len(plan.Network.Allow) > 0 || m.r.Learning {
 		plan.Network.Proxy = ProxyAddr
 	}
 	m.buildEnv()
