@@ -134,9 +134,10 @@ func Propose(in Input) (*Proposal, error) {
 				p.current[k] = append(p.current[k], v...)
 			}
 		}
-		p.current["read"] = append(p.current["read"], p.expandAll(c.Filesystem.Read)...)
-		p.current["write"] = append(p.current["write"], p.expandAll(c.Filesystem.Write)...)
-		p.current["exec"] = append(p.current["exec"], p.expandAll(c.Filesystem.Exec)...)
+		w := p.expandHost(c.Filesystem.Write)
+		p.current["read"] = append(p.current["read"], append(p.expandHost(c.Filesystem.Read), w...)...)
+		p.current["write"] = append(p.current["write"], w...)
+		p.current["exec"] = append(p.current["exec"], p.expandHost(c.Filesystem.Exec)...)
 	}
 	entries := in.Log.Entries()
 	for _, e := range entries {
@@ -169,11 +170,11 @@ func (p *proposer) profilePaths(name string) (map[string][]string, error) {
 		return nil, fmt.Errorf("%w: %v", ErrLearn, err)
 	}
 	fs := prof.Filesystem
-	w := p.expandAll(fs.Write)
+	w := p.expandHost(fs.Write)
 	return map[string][]string{
-		"read":  append(append(p.expandAll(fs.Read), p.expandAll(fs.Exec)...), w...),
+		"read":  append(append(p.expandHost(fs.Read), p.expandHost(fs.Exec)...), w...),
 		"write": w,
-		"exec":  p.expandAll(fs.Exec),
+		"exec":  p.expandHost(fs.Exec),
 	}, nil
 }
 
@@ -186,6 +187,20 @@ func (p *proposer) expand(s string) string {
 		return ""
 	}
 	return path.Clean(s)
+}
+
+// expandHost expands list, leaving out ${TMPDIR} paths: the sandbox's /tmp is its own, and a host
+// path below /tmp (a workspace there, say) is not in it.
+func (p *proposer) expandHost(list []string) []string {
+	var out []string
+	for _, s := range list {
+		if !strings.HasPrefix(s, "${TMPDIR}") {
+			if e := p.expand(s); e != "" {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
 }
 
 func (p *proposer) expandAll(list []string) []string {
@@ -236,13 +251,17 @@ func withinFloor(p string, list []string) (string, bool) {
 // anchorOf returns the variable p is written with and p's elements below it ("" and the whole
 // path for paths outside every anchor).
 func (p *proposer) anchorOf(pth string) (string, string) {
+	best := ""
 	for _, a := range anchors {
 		v := p.in.Vars[a]
-		if v != "" && within(pth, v) {
-			return a, strings.TrimPrefix(strings.TrimPrefix(pth, v), "/")
+		if v != "" && within(pth, v) && (best == "" || len(v) > len(p.in.Vars[best])) {
+			best = a
 		}
 	}
-	return "", strings.TrimPrefix(pth, "/")
+	if best == "" {
+		return "", strings.TrimPrefix(pth, "/")
+	}
+	return best, strings.TrimPrefix(strings.TrimPrefix(pth, p.in.Vars[best]), "/")
 }
 
 func (p *proposer) visible(pth string) bool {
@@ -343,8 +362,10 @@ func (p *proposer) add(section, anchor string, e Entry) {
 	_, rel := p.anchorOf(e.Path)
 	elems := splitElems(rel)
 	dir := elems
-	if e.Access&(Dir|Cwd) == 0 && len(elems) > 0 {
-		dir = elems[:len(elems)-1] // a file: its folder
+	if e.Access&(Dir|Cwd) == 0 && len(elems) > 1 {
+		// A file: its folder. A file right below an anchor stays itself: its folder would be
+		// the whole workspace, home or root.
+		dir = elems[:len(elems)-1]
 	}
 	bad := false
 	for i, el := range dir {
@@ -698,4 +719,10 @@ func (n *noteSet) add(s string) {
 		return
 	}
 	n.list = append(n.list, s)
+}
+
+// FloorPaths expands the floor's lists with a run's variables.
+func FloorPaths(f *policy.FloorDoc, vars map[string]string) (neverRead, neverWrite []string) {
+	p := &proposer{in: Input{Vars: vars}}
+	return p.expandAll(f.NeverRead), p.expandAll(f.NeverWrite)
 }
