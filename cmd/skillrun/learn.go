@@ -130,7 +130,7 @@ func learnInput(req policy.Request, plan *policy.Plan, res *sandbox.Result, log 
 	if req.CacheDir != "" {
 		vars["CACHE"] = filepath.Join(req.CacheDir, "skillrun", req.Skill.Name)
 	}
-	in := learn.Input{Skill: req.Skill.Name, Log: log, Hosts: hosts, ExitCode: res.ExitCode, Vars: vars,
+	in := learn.Input{Skill: req.Skill.Name, Log: log, Cwd: plan.Cwd, Hosts: hosts, ExitCode: res.ExitCode, Vars: vars,
 		Exists: func(p string) bool { _, err := os.Lstat(p); return err == nil }}
 	for _, m := range plan.Mounts {
 		in.View = append(in.View, learn.ViewPath{Path: m.Path, Tmpfs: m.Access == policy.Tmpfs})

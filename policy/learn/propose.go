@@ -58,6 +58,8 @@ type Input struct {
 	Exists func(string) bool
 	// Current is the skill's manifest now, nil when it has none.
 	Current *policy.Manifest
+	// Cwd is where the command started: a plan refuses to run in a folder it does not show.
+	Cwd string
 }
 
 // Line is one capability the proposal adds, with what the command did that asks for it.
@@ -102,6 +104,7 @@ type proposer struct {
 	groups   map[string]*group
 	notes    noteSet
 	created  map[string]bool
+	cwdGroup *group // the group of the starting folder, whose evidence says so
 	homeOnly []string // writes that stayed in the run's private home
 }
 
@@ -144,6 +147,9 @@ func Propose(in Input) (*Proposal, error) {
 		if e.Access&(Create|Write) != 0 {
 			p.created[e.Path] = true
 		}
+	}
+	if in.Cwd != "" {
+		p.workingDir(in.Cwd)
 	}
 	programs := map[string]int{}
 	for _, e := range entries {
@@ -337,6 +343,33 @@ func (p *proposer) entry(e Entry) {
 	}
 }
 
+// workingDir makes sure the folder the command starts in is shown: skillrun refuses to start a
+// command in a folder its plan does not show.
+func (p *proposer) workingDir(cwd string) {
+	anchor, _ := p.anchorOf(cwd)
+	if anchor == "SKILL_DIR" || anchor == "TMPDIR" || withinAny(cwd, p.base["read"]) || withinAny(cwd, p.current["read"]) {
+		return
+	}
+	for _, t := range Toolchains {
+		if withinAny(cwd, p.tools[t]["read"]) {
+			p.extends[t] = append(p.extends[t], "starts in "+p.display(cwd))
+			return
+		}
+	}
+	p.add("filesystem.read", anchor, Entry{Path: cwd, Access: Cwd | Dir, Count: 1})
+	p.cwdGroup = p.groups["filesystem.read\x00"+anchor+"\x00"+firstElem(p.rel(cwd))]
+}
+
+func (p *proposer) rel(pth string) string {
+	_, r := p.anchorOf(pth)
+	return r
+}
+
+func firstElem(rel string) string {
+	e, _, _ := strings.Cut(rel, "/")
+	return e
+}
+
 // cover finds what gives access to a path: the base profile, the current manifest, a toolchain
 // profile (proposed as extends:), or a new line.
 func (p *proposer) cover(access, anchor string, e Entry) {
@@ -515,6 +548,15 @@ func (p *proposer) manifest(prop *Proposal) Doc {
 				continue
 			}
 			ev := fmt.Sprintf("%s %s: %d %s, e.g. %s", verb, value, g.files, plural(g.files, "file", "files"), safeText(g.example))
+			if g.files == 0 {
+				ev = fmt.Sprintf("%s %s: the folder itself (made, listed or entered), e.g. %s", verb, value, safeText(g.example))
+			}
+			if g == p.cwdGroup {
+				ev = fmt.Sprintf("starts in %s, which must be shown to run there", p.display(p.in.Cwd))
+				if g.files > 0 {
+					ev += fmt.Sprintf("; reads %d %s below it, e.g. %s", g.files, plural(g.files, "file", "files"), safeText(g.example))
+				}
+			}
 			if g.bad {
 				ev += " (a name that cannot be written in a manifest was cut to its folder)"
 			}
@@ -532,16 +574,19 @@ func (p *proposer) manifest(prop *Proposal) Doc {
 	})
 	// A folder another proposed folder of the same access covers, or a read a write covers, goes.
 	var kept []Line
-	for _, l := range lines {
-		covered := false
-		for _, o := range lines {
-			if o != l && (o.Section == l.Section || l.Section == "filesystem.read" && o.Section == "filesystem.write") &&
+	dropped := map[int]bool{}
+	for i, l := range lines {
+		for j, o := range lines {
+			if i != j && !dropped[j] && (o.Section == l.Section || l.Section == "filesystem.read" && o.Section == "filesystem.write") &&
 				within(p.expand(l.Value), p.expand(o.Value)) && (o.Value != l.Value || o.Section != l.Section) {
-				covered = true
+				dropped[i] = true
+				lines[j].Evidence += "; " + l.Evidence // what it covers is evidence for it too
 				break
 			}
 		}
-		if !covered {
+	}
+	for i, l := range lines {
+		if !dropped[i] {
 			kept = append(kept, l)
 		}
 	}
