@@ -104,7 +104,7 @@ type proposer struct {
 	groups   map[string]*group
 	notes    noteSet
 	created  map[string]bool
-	cwdGroup *group // the group of the starting folder, whose evidence says so
+	cwdGroup *group   // the group of the starting folder, whose evidence says so
 	homeOnly []string // writes that stayed in the run's private home
 }
 
