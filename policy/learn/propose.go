@@ -282,6 +282,10 @@ func (p *proposer) visible(pth string) bool {
 }
 
 func (p *proposer) entry(e Entry) {
+	if !path.IsAbs(e.Path) {
+		return // the recorder resolves every path; anything else was never a path
+	}
+	e.Path = path.Clean(e.Path)
 	pth := e.Path
 	for _, sys := range []string{"/proc", "/dev", "/sys"} {
 		if within(pth, sys) {
@@ -294,20 +298,20 @@ func (p *proposer) entry(e Entry) {
 		p.notes.add(fmt.Sprintf("the floor keeps %s from every command; it tried %s (not proposed: never readable)", p.display(f), shown))
 		return
 	}
+	anchor, _ := p.anchorOf(pth)
+	if anchor == "SKILL_DIR" {
+		if n.write {
+			p.notes.add(fmt.Sprintf("it tried to change its own folder (%s); a skill's folder is never writable", shown))
+		}
+		return // readable and executable in every run of the skill
+	}
 	if n.write {
 		if f, ok := withinFloor(pth, p.in.NeverWrite); ok {
 			p.notes.add(fmt.Sprintf("the floor keeps %s unwritable; it tried to change %s (not proposed)", p.display(f), shown))
 			n.write = false
 		}
 	}
-	anchor, _ := p.anchorOf(pth)
-	switch anchor {
-	case "SKILL_DIR":
-		if n.write {
-			p.notes.add(fmt.Sprintf("it tried to change its own folder (%s); a skill's folder is never writable", shown))
-		}
-		return // readable and executable in every run of the skill
-	case "TMPDIR":
+	if anchor == "TMPDIR" {
 		return // every run's private /tmp
 	}
 	if n.write {
@@ -442,7 +446,7 @@ func splitElems(rel string) []string {
 // writable says a path element can be written in a manifest as it is: valid UTF-8, no control
 // or invisible characters, nothing a pattern or variable would read (*?[]{}$\).
 func writable(el string) bool {
-	if el == "" || !utf8.ValidString(el) || strings.ContainsAny(el, "*?[]{}$\\\"'") || strings.TrimSpace(el) != el {
+	if el == "" || el == "." || el == ".." || !utf8.ValidString(el) || strings.ContainsAny(el, "*?[]{}$\\\"'") || strings.TrimSpace(el) != el {
 		return false
 	}
 	for _, r := range el {
@@ -625,19 +629,29 @@ func (p *proposer) hosts(doc *Doc, prop *Proposal) {
 				why = h.Reason
 			}
 			p.notes.add(fmt.Sprintf("%d %s to %s refused (%s); rerun with --allow-hosts to let host names through for one run",
-				h.Count, plural(h.Count, "connection", "connections"), safeText(h.Target), why))
+				h.Count, plural(h.Count, "connection", "connections"), safeHost(h.Target), why))
 		}
 		if current != nil && coveredHost(current, h.Target) || contains(doc.Network.Allow, h.Target) {
 			continue
 		}
 		if !validHost(h.Target) {
-			p.notes.add(fmt.Sprintf("it asked for %s, which is not a host a manifest can name (not proposed)", safeText(h.Target)))
+			p.notes.add(fmt.Sprintf("it asked for %s, which is not a host a manifest can name (not proposed)", safeHost(h.Target)))
 			continue
 		}
 		doc.Network.Allow = append(doc.Network.Allow, h.Target)
 		prop.Added = append(prop.Added, Line{Section: "network.allow", Value: h.Target,
 			Evidence: fmt.Sprintf("asked the proxy for %s %d %s", h.Target, h.Count, plural(h.Count, "time", "times"))})
 	}
+}
+
+// safeHost shows a target as it is when it could be a host:port, quoted otherwise.
+func safeHost(target string) string {
+	for _, r := range target {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-:[]*_", r)) {
+			return strconv.Quote(target)
+		}
+	}
+	return target
 }
 
 func validHost(target string) bool {
