@@ -55,6 +55,8 @@ type Request struct {
 	// NoGit says the workspace has no .git at all. It protects nothing by itself: a repository
 	// the command creates there is checked when the command ends.
 	NoGit bool
+	// Learning compiles the skill's learning view for skillrun learn (learning.go).
+	Learning bool
 	// Repos are the workspace's repositories, its own and every one found below it, with what
 	// host git runs in them; NestedFiles are files found at any depth that tools obey (a
 	// nested CLAUDE.md); Unchecked the folders the walk that found them did not check, and why.
@@ -351,6 +353,9 @@ func (m *merge) skill() error {
 		m.vars["CACHE"] = path.Join(r.CacheDir, "skillrun", s.Name)
 	}
 	sp := pol.skill(s.Name)
+	if r.Learning {
+		return m.learning(sp)
+	}
 	state := "approved"
 	switch {
 	case s.Lock == nil && pol.unapproved() == UnapprovedRefuse:
@@ -553,7 +558,7 @@ func (m *merge) finish() error {
 	sort.Strings(plan.Network.Allow)
 	plan.Network.Deny = m.sub.hostDeny
 	sort.Strings(plan.Network.Deny)
-	if len(plan.Network.Allow) > 0 {
+	if len(plan.Network.Allow) > 0 || m.r.Learning {
 		plan.Network.Proxy = ProxyAddr
 	}
 	m.buildEnv()

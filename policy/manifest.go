@@ -46,6 +46,9 @@ func ParseManifest(file string, data []byte) (*Manifest, error) {
 
 // checkExtends accepts the name of a built-in profile a document may extend.
 func checkExtends(name string) error {
+	if name == LearnProfile {
+		return fmt.Errorf("%s is skillrun learn's own view, not a profile to extend; extend the toolchain profiles the skill uses", name)
+	}
 	if _, err := LoadProfile(name); err != nil {
 		return err
 	}

@@ -40,6 +40,7 @@ func notifySupported() bool {
 // filter's errno, keeping what was attempted. It never lets a call through.
 type supervisor struct {
 	opt     seccomp.Options
+	rec     *Recorder // skillrun learn: the recorded syscalls go here
 	conn    *os.File
 	stop    [2]int // a pipe: closing the write end ends the loop
 	done    chan struct{}
@@ -47,8 +48,8 @@ type supervisor struct {
 	denials []Denial
 }
 
-func newSupervisor(conn *os.File, opt seccomp.Options) (*supervisor, error) {
-	s := &supervisor{opt: opt, conn: conn, done: make(chan struct{})}
+func newSupervisor(conn *os.File, opt seccomp.Options, rec *Recorder) (*supervisor, error) {
+	s := &supervisor{opt: opt, rec: rec, conn: conn, done: make(chan struct{})}
 	if err := unix.Pipe2(s.stop[:], unix.O_CLOEXEC); err != nil {
 		return nil, err
 	}
@@ -64,6 +65,9 @@ func (s *supervisor) run() {
 		return
 	}
 	defer unix.Close(listener)
+	if s.rec != nil {
+		defer s.rec.close()
+	}
 	for {
 		fds := []unix.PollFd{{Fd: int32(listener), Events: unix.POLLIN}, {Fd: int32(s.stop[0]), Events: unix.POLLIN}}
 		if _, err := unix.Poll(fds, -1); err != nil {
@@ -81,6 +85,9 @@ func (s *supervisor) run() {
 		req, err := libseccomp.NotifReceive(libseccomp.ScmpFd(listener))
 		if err != nil {
 			continue // the caller died meanwhile (ENOENT), or a signal
+		}
+		if s.rec != nil && s.rec.take(listener, req) {
+			continue
 		}
 		errno, name, why := seccomp.Explain(int(req.Data.Syscall), req.Data.Args, s.opt)
 		s.note(Denial{Syscall: name, Args: seccomp.DescribeArgs(name, req.Data.Args), PID: int(req.Pid),

@@ -36,6 +36,8 @@ type Options struct {
 	// Egress serves the proxy when the plan has one; a plan with a proxy and no Egress is
 	// refused rather than run without its network.
 	Egress Egress
+	// Record, when set, records the command's file and exec syscalls (skillrun learn).
+	Record *Recorder
 }
 
 // Result is how a run ended.
@@ -68,6 +70,7 @@ func init() {
 // Run executes the plan's command in a fresh sandbox and waits for it. The sandbox, its state and
 // every process in it are gone when Run returns.
 func Run(plan *policy.Plan, opt Options) (*Result, error) {
+	record := opt.Record
 	// The parent-death signal fires when the thread that started the stage exits; keep this
 	// goroutine on its thread until the process ends.
 	runtime.LockOSThread()
@@ -82,7 +85,12 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	}
 	// The filter compiles while the sandbox starts; the exec step only loads it.
 	notifying := notifySupported()
-	filter := compileFilter(seccomp.Options{Network: plan.Confine.Seccomp == policy.SeccompInet, Notify: notifying})
+	if opt.Record != nil {
+		if err := prepareRecording(notifying); err != nil {
+			return nil, err
+		}
+	}
+	filter := compileFilter(seccomp.Options{Network: plan.Confine.Seccomp == policy.SeccompInet, Notify: notifying, Record: opt.Record != nil})
 	if opt.StateRoot == "" {
 		opt.StateRoot = StateRoot()
 	}
@@ -260,7 +268,7 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	var sup *supervisor
 	if notifyHost != nil {
 		opt := seccomp.Options{Network: plan.Confine.Seccomp == policy.SeccompInet, Notify: true}
-		if sup, err = newSupervisor(notifyHost, opt); err != nil {
+		if sup, err = newSupervisor(notifyHost, opt, record); err != nil {
 			_ = proc.Signal(unix.SIGKILL)
 			_, _ = proc.Wait()
 			return nil, fmt.Errorf("%w: %v", ErrSetup, err)

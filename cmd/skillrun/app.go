@@ -40,6 +40,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		UsageText: "skillrun [flags] -- CMD [ARGS...]\n" +
 			"skillrun [flags] -c STRING\n" +
 			"skillrun plan [flags] -- CMD [ARGS...]\n" +
+			"skillrun learn [--skill NAME | --skill-dir DIR] [--allow-hosts] [--write] -- CMD [ARGS...]\n" +
 			"skillrun doctor [--json]\n" +
 			"skillrun skills [--json] | approve [--yes] NAME|DIR | verify [--all] [NAME...]\n" +
 			"skillrun scan [--format text|json|sarif] DIR | sign --key KEY DIR\n" +
@@ -56,7 +57,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Flags:  runFlags(),
 		Action: runAction,
 		Commands: []*cli.Command{planCommand, doctorCommand, skillsCommand, approveCommand, verifyCommand,
-			scanCommand, signCommand, profilesCommand, logCommand, hookCommand, integrateCommand, completionCommand},
+			scanCommand, signCommand, profilesCommand, logCommand, hookCommand, integrateCommand, completionCommand, learnCommand},
 		Writer:                    stdout,
 		ErrWriter:                 stderr,
 		HideHelpCommand:           true,

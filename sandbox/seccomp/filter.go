@@ -28,6 +28,9 @@ type Options struct {
 	// Notify makes the refusals of the reported syscalls (see notify.go) wait for the
 	// supervisor, which records them and answers with the rule's errno.
 	Notify bool
+	// Record makes the allowed file and exec syscalls (record.go) notify the supervisor too,
+	// which records them and lets them continue: skillrun learn. It needs Notify.
+	Record bool
 }
 
 // rules returns the table's rules that apply with opt.
@@ -115,7 +118,7 @@ func build(f *libseccomp.ScmpFilter, opt Options) error {
 				return err
 			}
 			action := r.Action.scmp()
-			if opt.Notify && isReported(name, r.Action) {
+			if opt.Notify && (isReported(name, r.Action) || opt.Record && isRecorded(name, r)) {
 				action = libseccomp.ActNotify
 			}
 			if len(conds) == 0 {
