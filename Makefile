@@ -77,7 +77,7 @@ $(STATICCHECK):
 	GOBIN=$(abspath bin/tools) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 lint: deps $(STATICCHECK) ## go vet, gofmt, staticcheck, and no build or oversized file tracked by git
-	scripts/check-tracked.sh
+	.ci/check-tracked.sh
 	$(GO) vet -tags '$(TAGS)' ./...
 	$(GO) vet -tags '$(TAGS) agents' ./test/agents/
 	@test -z "$$(gofmt -l cmd sandbox policy profiles test examples)" || { gofmt -l cmd sandbox policy profiles test examples; echo "gofmt needed"; exit 1; }
