@@ -137,10 +137,14 @@ func (u *undoer) undo(root, rel, entry string, link bool, extra string) {
 		return
 	}
 	kept, why := "", ""
-	if u.quarantine != "" {
-		kept, why = u.moveAway(parent, name)
-	} else {
+	switch {
+	case u.quarantine == "":
 		why = "removed by the sandbox after skillrun was killed"
+	case u.count(filepath.Join(root, rel)) >= maxKept:
+		// A command that makes the same name over and over must not fill the disk with copies.
+		why = "removed: " + strconv.Itoa(maxKept) + " earlier ones are kept"
+	default:
+		kept, why = u.moveAway(parent, name)
 	}
 	if kept == "" {
 		if err := removeAt(parent, name); err != nil {
@@ -183,6 +187,21 @@ func (u *undoer) moveAway(parent int, name string) (kept, why string) {
 	}
 }
 
+// maxKept is how many objects made at one protected path a run keeps in quarantine.
+const maxKept = 4
+
+// count says how often p was undone so far.
+func (u *undoer) count(p string) int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, b := range u.blocked {
+		if b.Path == p {
+			return b.Count
+		}
+	}
+	return 0
+}
+
 func (u *undoer) record(b BlockedCreation) {
 	if u.note != "" {
 		b.Why = strings.TrimPrefix(b.Why+"; "+u.note, "; ")
@@ -192,7 +211,9 @@ func (u *undoer) record(b BlockedCreation) {
 	for i := range u.blocked {
 		if o := &u.blocked[i]; o.Path == b.Path {
 			o.Count++
-			o.Kept, o.Why = b.Kept, b.Why // the last one is where the latest copy went
+			if b.Kept != "" {
+				o.Kept, o.Why = b.Kept, b.Why // where the latest copy went
+			}
 			return
 		}
 	}
