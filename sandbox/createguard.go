@@ -42,11 +42,6 @@ type guardTarget struct {
 	Keep  []string `json:"keep,omitempty"`
 }
 
-// dir returns the host path of the folder at level (0 is Root).
-func (t *guardTarget) dir(level int) string {
-	return filepath.Join(append([]string{t.Root}, t.Elems[:level]...)...)
-}
-
 // BlockedCreation is something the command created at a protected path, and what became of it.
 type BlockedCreation struct {
 	Path  string `json:"path"`
