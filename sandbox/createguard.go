@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -41,11 +42,6 @@ type guardTarget struct {
 	Keep  []string `json:"keep,omitempty"`
 }
 
-// dir returns the host path of the folder at level (0 is Root).
-func (t *guardTarget) dir(level int) string {
-	return filepath.Join(append([]string{t.Root}, t.Elems[:level]...)...)
-}
-
 // BlockedCreation is something the command created at a protected path, and what became of it.
 type BlockedCreation struct {
 	Path  string `json:"path"`
@@ -71,26 +67,45 @@ type undoer struct {
 	n          int
 	mu         sync.Mutex
 	blocked    []BlockedCreation
-	note       string // appended to each report (the stale sweep says whose run it was)
+	note       string         // appended to each report (the stale sweep says whose run it was)
+	roots      map[string]int // each writable root, opened once
 }
 
-func newUndoer(quarantine string) *undoer { return &undoer{quarantine: quarantine, qfd: -1} }
+func newUndoer(quarantine string) *undoer {
+	return &undoer{quarantine: quarantine, qfd: -1, roots: map[string]int{}}
+}
 
 func (u *undoer) close() {
 	if u.qfd >= 0 {
 		unix.Close(u.qfd)
 		u.qfd = -1
 	}
+	for r, fd := range u.roots {
+		unix.Close(fd)
+		delete(u.roots, r)
+	}
+}
+
+// root returns the descriptor of a writable root (O_PATH).
+func (u *undoer) root(root string) (int, error) {
+	if fd, ok := u.roots[root]; ok {
+		return fd, nil
+	}
+	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return -1, err
+	}
+	u.roots[root] = fd
+	return fd, nil
 }
 
 // openBeneath opens rel (a path below root, "" for root itself) without following any symlink:
 // a folder the command swapped for a link must never send an undo elsewhere on the host.
-func openBeneath(root, rel string, flags uint64) (int, error) {
-	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+func (u *undoer) openBeneath(root, rel string, flags uint64) (int, error) {
+	rfd, err := u.root(root)
 	if err != nil {
 		return -1, err
 	}
-	defer unix.Close(rfd)
 	if rel == "" {
 		rel = "."
 	}
@@ -101,21 +116,30 @@ func openBeneath(root, rel string, flags uint64) (int, error) {
 // undo neutralises root/rel if it exists. entry is the plan line it answers to; link says rel is
 // a symlink on the way to it, and extra is added to the report.
 func (u *undoer) undo(root, rel, entry string, link bool, extra string) {
-	parent, err := openBeneath(root, filepath.Dir(rel), unix.O_PATH|unix.O_DIRECTORY)
+	var parent int
+	var err error
+	if filepath.Dir(rel) == "." {
+		parent, err = u.root(root) // the common case: a name at the top of the root, one call
+	} else if parent, err = u.openBeneath(root, filepath.Dir(rel), unix.O_PATH|unix.O_DIRECTORY); err == nil {
+		defer unix.Close(parent)
+	}
 	if err != nil {
 		return // the way there is gone, or a link now: that link is undone on its own event
 	}
-	defer unix.Close(parent)
 	name := filepath.Base(rel)
 	var st unix.Stat_t
 	if unix.Fstatat(parent, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
 		return
 	}
 	kept, why := "", ""
-	if u.quarantine != "" {
-		kept, why = u.moveAway(parent, name)
-	} else {
+	switch {
+	case u.quarantine == "":
 		why = "removed by the sandbox after skillrun was killed"
+	case u.count(filepath.Join(root, rel)) >= maxKept:
+		// A command that makes the same name over and over must not fill the disk with copies.
+		why = "removed: " + strconv.Itoa(maxKept) + " earlier ones are kept"
+	default:
+		kept, why = u.moveAway(parent, name)
 	}
 	if kept == "" {
 		if err := removeAt(parent, name); err != nil {
@@ -158,6 +182,21 @@ func (u *undoer) moveAway(parent int, name string) (kept, why string) {
 	}
 }
 
+// maxKept is how many objects made at one protected path a run keeps in quarantine.
+const maxKept = 4
+
+// count says how often p was undone so far.
+func (u *undoer) count(p string) int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, b := range u.blocked {
+		if b.Path == p {
+			return b.Count
+		}
+	}
+	return 0
+}
+
 func (u *undoer) record(b BlockedCreation) {
 	if u.note != "" {
 		b.Why = strings.TrimPrefix(b.Why+"; "+u.note, "; ")
@@ -167,7 +206,9 @@ func (u *undoer) record(b BlockedCreation) {
 	for i := range u.blocked {
 		if o := &u.blocked[i]; o.Path == b.Path {
 			o.Count++
-			o.Kept, o.Why = b.Kept, b.Why // the last one is where the latest copy went
+			if b.Kept != "" {
+				o.Kept, o.Why = b.Kept, b.Why // where the latest copy went
+			}
 			return
 		}
 	}
@@ -271,7 +312,7 @@ func (w *walker) check(ti, level int) {
 		}
 		next := filepath.Join(rel, t.Elems[l])
 		// Not O_PATH: fanotify_mark refuses one as the object to mark.
-		fd, err := openBeneath(t.Root, next, unix.O_RDONLY|unix.O_DIRECTORY)
+		fd, err := w.u.openBeneath(t.Root, next, unix.O_RDONLY|unix.O_DIRECTORY)
 		switch {
 		case err == unix.ELOOP:
 			// A link on the way would lead the protected name anywhere the command can write.
@@ -294,7 +335,7 @@ func (w *walker) check(ti, level int) {
 // checkGlob undoes every entry of root/rel that matches the target's pattern and was not there
 // at the start.
 func (w *walker) checkGlob(t *guardTarget, rel string) {
-	fd, err := openBeneath(t.Root, rel, unix.O_RDONLY|unix.O_DIRECTORY)
+	fd, err := w.u.openBeneath(t.Root, rel, unix.O_RDONLY|unix.O_DIRECTORY)
 	if err != nil {
 		return
 	}
@@ -319,12 +360,20 @@ func (w *walker) sweep() {
 // guardAt is a watched folder's place on a target's way.
 type guardAt struct{ target, level int }
 
+// watchedDir is what a watched folder is on the way to: by the name that leads on, and the glob
+// targets whose pattern its new entries are matched against.
+type watchedDir struct {
+	byName map[string][]guardAt
+	globs  []guardAt
+	seen   map[guardAt]bool
+}
+
 // createGuard watches the folders on the way to a run's missing protected paths.
 type createGuard struct {
 	walker
 	f     *os.File
 	fd    int
-	dirs  map[string][]guardAt // by file system id and file handle
+	dirs  map[string]*watchedDir // by file system id and file handle
 	done  chan struct{}
 	stop  sync.Once
 	mu    sync.Mutex // held while an event, or the final sweep, is handled
@@ -339,22 +388,28 @@ func watchCreations(targets []guardTarget, quarantine string) (*createGuard, err
 	if err != nil {
 		return nil, fmt.Errorf("%w: fanotify: %v", ErrCreateWatch, err)
 	}
-	g := &createGuard{f: os.NewFile(uintptr(fd), "fanotify-create"), fd: fd, dirs: map[string][]guardAt{},
+	g := &createGuard{f: os.NewFile(uintptr(fd), "fanotify-create"), fd: fd, dirs: map[string]*watchedDir{},
 		done: make(chan struct{})}
 	g.targets, g.u = targets, newUndoer(quarantine)
 	g.walker.mark = g.markDir
+	rootKeys := map[string]string{} // each root is marked once, however many targets it holds
 	for i := range targets {
 		t := &targets[i]
-		rfd, err := openBeneath(t.Root, "", 0)
-		if err == nil {
-			err = g.markDir(rfd, i, 0)
-			unix.Close(rfd)
+		key, ok := rootKeys[t.Root]
+		if !ok {
+			rfd, err := g.u.openBeneath(t.Root, "", 0)
+			if err == nil {
+				key, err = g.markFD(rfd)
+				unix.Close(rfd)
+			}
+			if err != nil {
+				g.f.Close()
+				g.u.close()
+				return nil, fmt.Errorf("%w: %s: %v", ErrCreateWatch, t.Root, err)
+			}
+			rootKeys[t.Root] = key
 		}
-		if err != nil {
-			g.f.Close()
-			g.u.close()
-			return nil, fmt.Errorf("%w: %s: %v", ErrCreateWatch, t.Root, err)
-		}
+		g.register(key, guardAt{i, 0})
 	}
 	g.walker.sweep()
 	go g.run()
@@ -363,22 +418,43 @@ func watchCreations(targets []guardTarget, quarantine string) (*createGuard, err
 
 // markDir watches the folder fd for entries appearing, as level of target ti.
 func (g *createGuard) markDir(fd, ti, level int) error {
-	key, err := dirKey(fd)
+	key, err := g.markFD(fd)
 	if err != nil {
 		return err
 	}
-	at := guardAt{ti, level}
-	if slices.Contains(g.dirs[key], at) {
-		return nil
+	g.register(key, guardAt{ti, level})
+	return nil
+}
+
+// markFD watches the folder fd (once) and returns its key.
+func (g *createGuard) markFD(fd int) (string, error) {
+	key, err := dirKey(fd)
+	if err != nil {
+		return "", err
 	}
-	if len(g.dirs[key]) == 0 {
+	if g.dirs[key] == nil {
 		if err := unix.FanotifyMark(g.fd, unix.FAN_MARK_ADD, guardMask, fd, ""); err != nil {
-			return fmt.Errorf("fanotify_mark: %v", err)
+			return "", fmt.Errorf("fanotify_mark: %v", err)
 		}
 		g.marks++
+		g.dirs[key] = &watchedDir{byName: map[string][]guardAt{}, seen: map[guardAt]bool{}}
 	}
-	g.dirs[key] = append(g.dirs[key], at)
-	return nil
+	return key, nil
+}
+
+func (g *createGuard) register(key string, at guardAt) {
+	d := g.dirs[key]
+	t := &g.targets[at.target]
+	if d.seen[at] || at.level >= len(t.Elems) {
+		return
+	}
+	d.seen[at] = true
+	if at.level == len(t.Elems)-1 && t.Glob {
+		d.globs = append(d.globs, at)
+		return
+	}
+	name := t.Elems[at.level]
+	d.byName[name] = append(d.byName[name], at)
 }
 
 // dirKey is how fanotify names the folder fd: its file system id and file handle.
@@ -451,20 +527,18 @@ func (g *createGuard) parse(b []byte) {
 
 // event checks the targets whose way passes name in the folder key.
 func (g *createGuard) event(key, name string) {
-	for _, at := range g.dirs[key] {
-		t := &g.targets[at.target]
-		if at.level >= len(t.Elems) {
-			continue
-		}
-		want := t.Elems[at.level]
-		if at.level == len(t.Elems)-1 && t.Glob {
-			if ok, _ := filepath.Match(want, name); !ok || slices.Contains(t.Keep, name) {
-				continue
-			}
-		} else if name != want {
-			continue
-		}
+	d := g.dirs[key]
+	if d == nil {
+		return
+	}
+	for _, at := range d.byName[name] {
 		g.walker.check(at.target, at.level)
+	}
+	for _, at := range d.globs {
+		t := &g.targets[at.target]
+		if ok, _ := filepath.Match(t.Elems[at.level], name); ok && !slices.Contains(t.Keep, name) {
+			g.walker.check(at.target, at.level)
+		}
 	}
 }
 
@@ -521,22 +595,22 @@ func createWatchSupport() string {
 	return ""
 }
 
-// The run's targets are kept in runs/<id>.guard, so that the next run can sweep them when this
-// one was killed before it could.
-func guardFile(runs, id string) string { return filepath.Join(runs, id+".guard") }
-
-func writeGuardFile(runs, id string, targets []guardTarget) error {
+// The run's targets are kept in its lock file (runs/<id>.lock), so that the next run can sweep
+// them when this one was killed before it could: writing into the file the run holds anyway costs
+// no file creation.
+func writeGuard(lock *os.File, targets []guardTarget) error {
 	b, _ := json.Marshal(targets)
-	if err := os.WriteFile(guardFile(runs, id), b, 0o600); err != nil {
+	if _, err := lock.WriteAt(b, 0); err != nil {
 		return fmt.Errorf("%w: %v", ErrState, err)
 	}
 	return nil
 }
 
-// sweepStale undoes what a dead run's command left at its missing protected paths.
-func sweepStale(root, id string) []BlockedCreation {
-	b, err := os.ReadFile(guardFile(filepath.Join(root, "runs"), id))
-	if err != nil {
+// sweepStale undoes what a dead run's command left at its missing protected paths; lock is the
+// dead run's lock file.
+func sweepStale(root, id string, lock *os.File) []BlockedCreation {
+	b, err := io.ReadAll(io.NewSectionReader(lock, 0, 64<<20))
+	if err != nil || len(b) == 0 {
 		return nil
 	}
 	var targets []guardTarget

@@ -146,7 +146,7 @@ func waitUntil(cond func() bool) bool {
 func TestCreateGuardOverflow(t *testing.T) {
 	ws := t.TempDir()
 	targets := []guardTarget{{Entry: ws + "/.envrc", Root: ws, Elems: []string{".envrc"}}}
-	g := &createGuard{dirs: map[string][]guardAt{}}
+	g := &createGuard{dirs: map[string]*watchedDir{}}
 	g.targets, g.u = targets, newUndoer(filepath.Join(t.TempDir(), "q", "sr-x"))
 	os.WriteFile(filepath.Join(ws, ".envrc"), []byte("evil"), 0o644)
 	ev := make([]byte, fanMetaLen)
@@ -186,14 +186,14 @@ func TestStaleSweep(t *testing.T) {
 	root, ws := t.TempDir(), t.TempDir()
 	os.Mkdir(filepath.Join(root, "runs"), 0o700)
 	targets := []guardTarget{{Entry: ws + "/CLAUDE.md", Root: ws, Elems: []string{"CLAUDE.md"}}}
-	if err := writeGuardFile(filepath.Join(root, "runs"), "sr-dead", targets); err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(ws, "CLAUDE.md"), []byte("evil"), 0o644)
 	lock, err := lockedFile(filepath.Join(root, "runs", "sr-dead.lock"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := writeGuard(lock, targets); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(ws, "CLAUDE.md"), []byte("evil"), 0o644)
 	lock.Close() // the run died: its lock is free
 	got := cleanStale(root)
 	if _, err := os.Lstat(filepath.Join(ws, "CLAUDE.md")); !os.IsNotExist(err) {
@@ -202,7 +202,7 @@ func TestStaleSweep(t *testing.T) {
 	if len(got) != 1 || got[0].Kept == "" || !strings.Contains(got[0].Why, "killed") {
 		t.Errorf("report %+v", got)
 	}
-	if _, err := os.Lstat(guardFile(filepath.Join(root, "runs"), "sr-dead")); !os.IsNotExist(err) {
-		t.Errorf("the guard file was left: %v", err)
+	if _, err := os.Lstat(filepath.Join(root, "runs", "sr-dead.lock")); !os.IsNotExist(err) {
+		t.Errorf("the dead run's lock was left: %v", err)
 	}
 }

@@ -184,7 +184,8 @@ func RunDegraded(plan *policy.Plan, opt Options) (*Result, error) {
 	}()
 	werr := cmd.Wait()
 	close(done)
-	res := &Result{TimedOut: <-supervised, Duration: time.Since(start), Degraded: true}
+	res := &Result{TimedOut: <-supervised, Duration: time.Since(start), Degraded: true,
+		Blocked: st.stale}
 	killDescendants(-1)
 	if cmd.ProcessState == nil {
 		return nil, fmt.Errorf("%w: waiting for the supervisor: %v", ErrSetup, werr)

@@ -115,7 +115,7 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	var guard *createGuard
 	var guardStage *os.File
 	if len(st.guard) > 0 {
-		if err := writeGuardFile(filepath.Join(st.root, "runs"), st.id, st.guard); err != nil {
+		if err := writeGuard(st.lock, st.guard); err != nil {
 			return nil, err
 		}
 		if guard, err = watchCreations(st.guard, filepath.Join(st.root, "quarantine", st.id)); err != nil {

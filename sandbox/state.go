@@ -139,7 +139,6 @@ func (s *state) release() {
 // removeRunFiles removes what a run kept beside its lock.
 func removeRunFiles(runs, id string) {
 	os.Remove(filepath.Join(runs, id+".emptyf"))
-	os.Remove(guardFile(runs, id))
 	removeMaskObjects(runs, id)
 	removeDegradedFiles(runs, id)
 }
@@ -193,7 +192,7 @@ func cleanStale(root string) (undone []BlockedCreation) {
 			removeCgroupDirs(cgroupDirs)
 		}
 		os.RemoveAll(filepath.Join(root, "containers", id))
-		undone = append(undone, sweepStale(root, id)...)
+		undone = append(undone, sweepStale(root, id, f)...)
 		removeRunFiles(runs, id)
 		os.Remove(filepath.Join(runs, e.Name()))
 		f.Close()

@@ -341,7 +341,9 @@ func TestKillNineCleansUp(t *testing.T) {
 		dotEnv := filepath.Join(e.workspace, ".env")
 		e.write(dotEnv, "TOKEN="+e.canary+"\n", 0o644)
 		marker := fmt.Sprintf("%d.%d", 800+os.Getpid()%99, time.Now().UnixNano()%1000000)
-		cmd := e.command(t.Context(), "-c", "echo ready; sleep "+marker+" & sleep "+marker)
+		// It also keeps making a protected name: whatever is there when skillrun dies, the
+		// stage sweeps it before it exits.
+		cmd := e.command(t.Context(), "-c", "(while :; do echo evil > CLAUDE.md; mkdir -p .claude; sleep 0.005; done) 2>/dev/null & echo ready; sleep "+marker+" & sleep "+marker)
 		out, _ := cmd.StdoutPipe()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -353,10 +355,21 @@ func TestKillNineCleansUp(t *testing.T) {
 		if !waitFor(5*time.Second, func() bool { return markerAlive(marker) }) {
 			t.Fatal("the sandboxed sleep never started")
 		}
+		// Stopped first, skillrun's watcher undoes nothing more: the loop's name is there when
+		// skillrun dies.
+		cmd.Process.Signal(syscall.SIGSTOP)
+		if !waitFor(5*time.Second, func() bool { _, err := os.Lstat(filepath.Join(e.workspace, "CLAUDE.md")); return err == nil }) {
+			t.Errorf("the command never made CLAUDE.md")
+		}
 		cmd.Process.Kill()
 		cmd.Wait()
 		if !waitFor(5*time.Second, func() bool { return !markerAlive(marker) }) {
 			t.Fatalf("the sandbox outlived skillrun's SIGKILL (sleep %s still running)", marker)
+		}
+		for _, p := range []string{"CLAUDE.md", ".claude"} {
+			if _, err := os.Lstat(filepath.Join(e.workspace, p)); err == nil {
+				t.Errorf("%s is on the host after kill -9, before any other run", p)
+			}
 		}
 		// The next run cleans up what the killed one left behind.
 		if r := e.run("--", "true"); r.code != 0 {
@@ -366,9 +379,9 @@ func TestKillNineCleansUp(t *testing.T) {
 		if b, err := os.ReadFile(dotEnv); err != nil || string(b) != "TOKEN="+e.canary+"\n" {
 			t.Errorf(".env after kill -9: %q, %v", b, err)
 		}
-		for _, p := range []string{".claude", ".envrc"} {
+		for _, p := range []string{".claude", ".envrc", "CLAUDE.md"} {
 			if _, err := os.Lstat(filepath.Join(e.workspace, p)); err == nil {
-				t.Errorf("placeholder %s left behind after kill -9 and a new run", p)
+				t.Errorf("%s left behind after kill -9 and a new run", p)
 			}
 		}
 		if os.Geteuid() == 0 && e.id.cred == nil {

@@ -14,11 +14,6 @@ import (
 	"time"
 )
 
-// Protected names of the floor that a fresh workspace does not have (the harness's workspace is a
-// repository with .git/hooks and .git/config, a README and the probe).
-var missingProtected = []string{".claude", ".envrc", "CLAUDE.md", "AGENTS.md", "GEMINI.md", ".mcp.json",
-	".vscode", ".codex", ".gemini", ".cursor", ".agents"}
-
 // TestNoPlaceholders: a missing protected name shows nowhere, inside the sandbox (ls -a), on the
 // host while a run sleeps, and after it; in a repository and in a plain folder.
 func TestNoPlaceholders(t *testing.T) {
