@@ -46,7 +46,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			"skillrun scan [--format text|json|sarif] DIR | sign --key KEY DIR\n" +
 			"skillrun profiles [show NAME]\n" +
 			"skillrun log [--json] [-f] [--skill NAME] [--denied] [--since WHEN]\n" +
-			"skillrun hook claude|codex|gemini | integrate claude|codex|gemini [--print]\n" +
+			"skillrun hook claude|codex|gemini | integrate claude|codex|gemini [--print | --check]\n" +
 			"skillrun completion bash|zsh|fish\n" +
 			"skillrun-sh STRING                        (a link to skillrun: the same as skillrun -c STRING)",
 		Description: "EXAMPLE:\n" +

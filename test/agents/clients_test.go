@@ -22,6 +22,8 @@ type route struct {
 	run func(e *env, m *mockModel, extra ...string) (string, int)
 	// exited matches how the client reports exit status 3 to the model.
 	exited *regexp.Regexp
+	// background matches the client's answer to a call it left running.
+	background *regexp.Regexp
 	// cdCarries: a cd in one call is the next call's directory.
 	cdCarries bool
 	client    *regexp.Regexp // the audit record's client field
@@ -43,10 +45,11 @@ var routes = []route{
 			claudeSetup(e, m)
 			e.integrate("claude")
 		},
-		hookFile: func(e *env) string { return filepath.Join(e.home, ".claude", "settings.json") },
-		run:      runClaude,
-		exited:   regexp.MustCompile(`Exit code 3`),
-		client:   regexp.MustCompile(`^claude-code_`),
+		hookFile:   func(e *env) string { return filepath.Join(e.home, ".claude", "settings.json") },
+		run:        runClaude,
+		exited:     regexp.MustCompile(`Exit code 3`),
+		background: regexp.MustCompile(`Command running in background`),
+		client:     regexp.MustCompile(`^claude-code_`),
 	},
 	{
 		name: "claude-prefix",
@@ -57,10 +60,11 @@ var routes = []route{
 				e.t.Fatalf("integrate --check claude with the prefix: %d\n%s", code, out)
 			}
 		},
-		run:       runClaude,
-		exited:    regexp.MustCompile(`Exit code 3`),
-		cdCarries: true,
-		client:    regexp.MustCompile(`^claude-code_`),
+		run:        runClaude,
+		exited:     regexp.MustCompile(`Exit code 3`),
+		background: regexp.MustCompile(`Command running in background`),
+		cdCarries:  true,
+		client:     regexp.MustCompile(`^claude-code_`),
 	},
 	{
 		name: "codex",
@@ -73,8 +77,9 @@ var routes = []route{
 		run: func(e *env, m *mockModel, extra ...string) (string, int) {
 			return e.run(4*time.Minute, e.environ(e.clientEnv...), "codex", append(append([]string{"exec", "--skip-git-repo-check"}, extra...), "run the steps")...)
 		},
-		exited: regexp.MustCompile(`Process exited with code 3`),
-		client: regexp.MustCompile(`^codex-cli$`),
+		exited:     regexp.MustCompile(`Process exited with code 3`),
+		background: regexp.MustCompile(`Process running with session ID`),
+		client:     regexp.MustCompile(`^codex-cli$`),
 	},
 	{
 		name: "gemini",
@@ -88,8 +93,9 @@ var routes = []route{
 		run: func(e *env, m *mockModel, extra ...string) (string, int) {
 			return e.run(4*time.Minute, e.environ(e.clientEnv...), "gemini", append([]string{"-p", "run the steps", "--yolo", "-m", "gemini-2.5-flash"}, extra...)...)
 		},
-		exited: regexp.MustCompile(`Exit Code: 3`),
-		client: regexp.MustCompile(`^gemini-cli$`),
+		exited:     regexp.MustCompile(`Exit Code: 3`),
+		background: regexp.MustCompile(`Command moved to background`),
+		client:     regexp.MustCompile(`^gemini-cli$`),
 	},
 }
 
@@ -167,6 +173,9 @@ func TestAgentCommandsRunInSkillrun(t *testing.T) {
 		}
 		if s := res(3); !strings.Contains(s, want+"\n") && !strings.HasSuffix(strings.TrimSpace(strings.Split(s, "where-")[0]), want) {
 			t.Errorf("after cd sub, the next call ran in a directory other than %s:\n%s", want, s)
+		}
+		if s := res(4); !r.background.MatchString(s) {
+			t.Errorf("the background call was not left running:\n%s", s)
 		}
 		if s := res(5); !strings.Contains(s, "bg-"+mark) {
 			t.Errorf("the background command did not run:\n%s", s)

@@ -3,7 +3,7 @@
 
 function __fish_skillrun_no_subcommand --description 'Test if there has been any subcommand yet'
     for i in (commandline -opc)
-        if contains -- $i -- plan doctor skills approve verify scan sign profiles show log hook integrate completion
+        if contains -- $i -- plan doctor skills approve verify scan sign profiles show log hook integrate completion learn
             return 1
         end
     end
@@ -77,8 +77,20 @@ complete -r -c skillrun -n '__fish_skillrun_no_subcommand' -a 'hook' -d 'rewrite
 complete -c skillrun -n '__fish_seen_subcommand_from integrate' -f -l help -s h -d 'show help'
 complete -r -c skillrun -n '__fish_skillrun_no_subcommand' -a 'integrate' -d 'add skillrun\'s hook to an agent\'s settings, so its shell commands run sandboxed'
 complete -c skillrun -n '__fish_seen_subcommand_from integrate' -f -l print -d 'print the settings snippet instead of writing it'
+complete -c skillrun -n '__fish_seen_subcommand_from integrate' -f -l check -d 'only report whether the client\'s shell commands are routed through skillrun'
 complete -c skillrun -n '__fish_seen_subcommand_from completion' -f -l help -s h -d 'show help'
 complete -r -c skillrun -n '__fish_skillrun_no_subcommand' -a 'completion' -d 'print the shell completion script for bash, zsh or fish'
+complete -c skillrun -n '__fish_seen_subcommand_from learn' -f -l help -s h -d 'show help'
+complete -r -c skillrun -n '__fish_skillrun_no_subcommand' -a 'learn' -d 'run a skill\'s command in the learning view and propose the smallest manifest that lets it work'
+complete -c skillrun -n '__fish_seen_subcommand_from learn' -f -s c -r -d 'run `STRING` with bash -c (sh if there is no bash)'
+complete -c skillrun -n '__fish_seen_subcommand_from learn' -f -l skill -r -d 'attribute the command to skill `NAME`'
+complete -c skillrun -n '__fish_seen_subcommand_from learn' -f -l skill-dir -r -d 'attribute the command to the skill in `DIR`'
+complete -c skillrun -n '__fish_seen_subcommand_from learn' -f -l workspace -s w -r -d 'the read-write workspace `DIR` (default: the git root containing the cwd, else the cwd)'
+complete -c skillrun -n '__fish_seen_subcommand_from learn' -l policy -r -d 'developer policy `FILE` (default: $XDG_CONFIG_HOME/skillrun/policy.yaml)'
+complete -c skillrun -n '__fish_seen_subcommand_from learn' -f -l timeout -s t -r -d 'stop the command after `DURATION` (SIGTERM, then SIGKILL)'
+complete -c skillrun -n '__fish_seen_subcommand_from learn' -f -l quiet -s q -d 'no "skillrun: blocked:" lines after the command (the audit log still has them)'
+complete -c skillrun -n '__fish_seen_subcommand_from learn' -f -l allow-hosts -d 'let the command reach host names on ports 80 and 443 for this run (they are recorded either way)'
+complete -c skillrun -n '__fish_seen_subcommand_from learn' -f -l write -d 'save the proposal as the skill\'s skillrun.yaml (atomically; the folder is unchanged otherwise)'
 
 # After "--": the words are a command of its own, completed as fish completes that command.
 function __fish_skillrun_command --description 'Complete the command after --'
@@ -92,18 +104,18 @@ complete -c skillrun -n '__fish_seen_subcommand_from approve' -f -a '(__fish_com
 complete -c skillrun -n '__fish_seen_subcommand_from verify' -f -a '(__fish_complete_directories)'
 complete -c skillrun -n '__fish_seen_subcommand_from scan' -f -a '(__fish_complete_directories)'
 complete -c skillrun -n '__fish_seen_subcommand_from sign' -f -a '(__fish_complete_directories)'
-complete -c skillrun -n '__fish_seen_subcommand_from show' -f -a 'agent base claude-code git github go node python rust untrusted'
+complete -c skillrun -n '__fish_seen_subcommand_from show' -f -a 'agent base claude-code git github go learn node python rust untrusted'
 complete -c skillrun -n '__fish_seen_subcommand_from hook' -f -a 'claude codex gemini'
 complete -c skillrun -n '__fish_seen_subcommand_from integrate' -f -a 'claude codex gemini'
 complete -c skillrun -n '__fish_seen_subcommand_from completion' -f -a 'bash zsh fish'
 complete -c skillrun -n '__fish_skillrun_no_subcommand' -l skill-dir -x -a '(__fish_complete_directories)'
-complete -c skillrun -n '__fish_skillrun_no_subcommand' -l profile -x -a 'agent base claude-code git github go node python rust untrusted'
-complete -c skillrun -n '__fish_skillrun_no_subcommand' -s p -x -a 'agent base claude-code git github go node python rust untrusted'
+complete -c skillrun -n '__fish_skillrun_no_subcommand' -l profile -x -a 'agent base claude-code git github go learn node python rust untrusted'
+complete -c skillrun -n '__fish_skillrun_no_subcommand' -s p -x -a 'agent base claude-code git github go learn node python rust untrusted'
 complete -c skillrun -n '__fish_skillrun_no_subcommand' -l workspace -x -a '(__fish_complete_directories)'
 complete -c skillrun -n '__fish_skillrun_no_subcommand' -s w -x -a '(__fish_complete_directories)'
 complete -c skillrun -n '__fish_seen_subcommand_from plan' -l skill-dir -x -a '(__fish_complete_directories)'
-complete -c skillrun -n '__fish_seen_subcommand_from plan' -l profile -x -a 'agent base claude-code git github go node python rust untrusted'
-complete -c skillrun -n '__fish_seen_subcommand_from plan' -s p -x -a 'agent base claude-code git github go node python rust untrusted'
+complete -c skillrun -n '__fish_seen_subcommand_from plan' -l profile -x -a 'agent base claude-code git github go learn node python rust untrusted'
+complete -c skillrun -n '__fish_seen_subcommand_from plan' -s p -x -a 'agent base claude-code git github go learn node python rust untrusted'
 complete -c skillrun -n '__fish_seen_subcommand_from plan' -l workspace -x -a '(__fish_complete_directories)'
 complete -c skillrun -n '__fish_seen_subcommand_from plan' -s w -x -a '(__fish_complete_directories)'
 complete -c skillrun -n '__fish_seen_subcommand_from skills' -l workspace -x -a '(__fish_complete_directories)'
@@ -116,3 +128,6 @@ complete -c skillrun -n '__fish_seen_subcommand_from scan' -l format -x -a 'text
 complete -c skillrun -n '__fish_seen_subcommand_from scan' -l fail-on -x -a 'info low medium high critical'
 complete -c skillrun -n '__fish_seen_subcommand_from scan' -l workspace -x -a '(__fish_complete_directories)'
 complete -c skillrun -n '__fish_seen_subcommand_from scan' -s w -x -a '(__fish_complete_directories)'
+complete -c skillrun -n '__fish_seen_subcommand_from learn' -l skill-dir -x -a '(__fish_complete_directories)'
+complete -c skillrun -n '__fish_seen_subcommand_from learn' -l workspace -x -a '(__fish_complete_directories)'
+complete -c skillrun -n '__fish_seen_subcommand_from learn' -s w -x -a '(__fish_complete_directories)'

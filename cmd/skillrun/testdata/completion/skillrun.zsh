@@ -6,21 +6,21 @@ _skillrun() {
 	kinds+=('skillrun -c' 'any')
 	kinds+=('skillrun --skill' 'any')
 	kinds+=('skillrun --skill-dir' 'dirs')
-	offer+=('skillrun --profile' 'agent base claude-code git github go node python rust untrusted')
-	offer+=('skillrun -p' 'agent base claude-code git github go node python rust untrusted')
+	offer+=('skillrun --profile' 'agent base claude-code git github go learn node python rust untrusted')
+	offer+=('skillrun -p' 'agent base claude-code git github go learn node python rust untrusted')
 	kinds+=('skillrun --workspace' 'dirs')
 	kinds+=('skillrun -w' 'dirs')
 	kinds+=('skillrun --policy' 'files')
 	kinds+=('skillrun --timeout' 'any')
 	kinds+=('skillrun -t' 'any')
-	subs+=('skillrun' 'plan doctor skills approve verify scan sign profiles log hook integrate completion')
+	subs+=('skillrun' 'plan doctor skills approve verify scan sign profiles log hook integrate completion learn')
 	flags+=('skillrun' '-c --skill --skill-dir --profile -p --workspace -w --policy --timeout -t --quiet -q')
 	valued+=('skillrun' '-c --skill --skill-dir --profile -p --workspace -w --policy --timeout -t')
 	kinds+=('skillrun plan -c' 'any')
 	kinds+=('skillrun plan --skill' 'any')
 	kinds+=('skillrun plan --skill-dir' 'dirs')
-	offer+=('skillrun plan --profile' 'agent base claude-code git github go node python rust untrusted')
-	offer+=('skillrun plan -p' 'agent base claude-code git github go node python rust untrusted')
+	offer+=('skillrun plan --profile' 'agent base claude-code git github go learn node python rust untrusted')
+	offer+=('skillrun plan -p' 'agent base claude-code git github go learn node python rust untrusted')
 	kinds+=('skillrun plan --workspace' 'dirs')
 	kinds+=('skillrun plan -w' 'dirs')
 	kinds+=('skillrun plan --policy' 'files')
@@ -62,15 +62,25 @@ _skillrun() {
 	valued+=('skillrun sign' '--key --version --source')
 	kinds+=('skillrun sign' 'dirs')
 	subs+=('skillrun profiles' 'show')
-	offer+=('skillrun profiles show' 'agent base claude-code git github go node python rust untrusted')
+	offer+=('skillrun profiles show' 'agent base claude-code git github go learn node python rust untrusted')
 	kinds+=('skillrun log --skill' 'any')
 	kinds+=('skillrun log --since' 'any')
 	flags+=('skillrun log' '--json --follow -f --skill --denied --since')
 	valued+=('skillrun log' '--skill --since')
 	offer+=('skillrun hook' 'claude codex gemini')
-	flags+=('skillrun integrate' '--print')
+	flags+=('skillrun integrate' '--print --check')
 	offer+=('skillrun integrate' 'claude codex gemini')
 	offer+=('skillrun completion' 'bash zsh fish')
+	kinds+=('skillrun learn -c' 'any')
+	kinds+=('skillrun learn --skill' 'any')
+	kinds+=('skillrun learn --skill-dir' 'dirs')
+	kinds+=('skillrun learn --workspace' 'dirs')
+	kinds+=('skillrun learn -w' 'dirs')
+	kinds+=('skillrun learn --policy' 'files')
+	kinds+=('skillrun learn --timeout' 'any')
+	kinds+=('skillrun learn -t' 'any')
+	flags+=('skillrun learn' '-c --skill --skill-dir --workspace -w --policy --timeout -t --quiet -q --allow-hosts --write')
+	valued+=('skillrun learn' '-c --skill --skill-dir --workspace -w --policy --timeout -t')
 	subdesc+=('skillrun' 'plan:print the plan a command would run with, and run nothing
 doctor:show what this kernel and user can enforce, and what a run will get
 skills:list the skills skillrun finds, and whether each is approved and unchanged
@@ -82,7 +92,8 @@ profiles:list the built-in profiles, or show one
 log:show the audit log: one line per run or refusal
 hook:rewrite an agent'\''s shell tool call to run in skillrun (the hook JSON comes on stdin)
 integrate:add skillrun'\''s hook to an agent'\''s settings, so its shell commands run sandboxed
-completion:print the shell completion script for bash, zsh or fish')
+completion:print the shell completion script for bash, zsh or fish
+learn:run a skill'\''s command in the learning view and propose the smallest manifest that lets it work')
 	flagdesc+=('skillrun' '-c:run `STRING` with bash -c (sh if there is no bash)
 --skill:attribute the command to skill `NAME`
 --skill-dir:attribute the command to the skill in `DIR`
@@ -138,7 +149,20 @@ completion:print the shell completion script for bash, zsh or fish')
 --skill:only the records of skill `NAME` (agent: commands of no skill)
 --denied:only refusals and runs that had something blocked
 --since:only records from `WHEN` on: a duration back (90m, 2h, 3d) or a time (2006-01-02, RFC 3339)')
-	flagdesc+=('skillrun integrate' '--print:print the settings snippet instead of writing it')
+	flagdesc+=('skillrun integrate' '--print:print the settings snippet instead of writing it
+--check:only report whether the client'\''s shell commands are routed through skillrun')
+	flagdesc+=('skillrun learn' '-c:run `STRING` with bash -c (sh if there is no bash)
+--skill:attribute the command to skill `NAME`
+--skill-dir:attribute the command to the skill in `DIR`
+--workspace:the read-write workspace `DIR` (default: the git root containing the cwd, else the cwd)
+-w:the read-write workspace `DIR` (default: the git root containing the cwd, else the cwd)
+--policy:developer policy `FILE` (default: $XDG_CONFIG_HOME/skillrun/policy.yaml)
+--timeout:stop the command after `DURATION` (SIGTERM, then SIGKILL)
+-t:stop the command after `DURATION` (SIGTERM, then SIGKILL)
+--quiet:no "skillrun: blocked:" lines after the command (the audit log still has them)
+-q:no "skillrun: blocked:" lines after the command (the audit log still has them)
+--allow-hosts:let the command reach host names on ports 80 and 443 for this run (they are recorded either way)
+--write:save the proposal as the skill'\''s skillrun.yaml (atomically; the folder is unchanged otherwise)')
 	local cmdpath=skillrun i w key
 	local -a items
 	for ((i = 2; i < CURRENT; i++)); do
