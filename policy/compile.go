@@ -345,6 +345,9 @@ func (m *merge) agent() error {
 // untrusted profile when it has no approved manifest.
 func (m *merge) skill() error {
 	r, s, pol := m.r, m.r.Skill, m.r.Policy
+	if r.Learning {
+		return m.learning(pol.skill(s.Name))
+	}
 	if s.Lock != nil && s.Digest != "" && s.Lock.Digest != s.Digest {
 		return fmt.Errorf("%w: %s (%s) was approved with %s and now hashes to %s", ErrModified, s.Name, s.Source, s.Lock.Digest, s.Digest)
 	}
@@ -353,9 +356,6 @@ func (m *merge) skill() error {
 		m.vars["CACHE"] = path.Join(r.CacheDir, "skillrun", s.Name)
 	}
 	sp := pol.skill(s.Name)
-	if r.Learning {
-		return m.learning(sp)
-	}
 	state := "approved"
 	switch {
 	case s.Lock == nil && pol.unapproved() == UnapprovedRefuse:

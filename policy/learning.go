@@ -1,5 +1,7 @@
 package policy
 
+import "path"
+
 // LearnProfile is the built-in profile skillrun learn runs a skill in (profiles/learn.yaml).
 const LearnProfile = "learn"
 
@@ -16,6 +18,10 @@ func (m *merge) learning(sp *SkillPolicy) error {
 	cp.Lock, cp.Digest = nil, ""
 	m.r.Skill = &cp
 	r, s, pol := m.r, m.r.Skill, m.r.Policy
+	if r.CacheDir != "" {
+		m.vars["CACHE"] = path.Join(r.CacheDir, "skillrun", s.Name)
+	}
+	m.vars["SKILL_DIR"] = s.Dir
 	m.plan.Skill = &Skill{Name: s.Name, Dir: s.Dir, Source: s.Source, State: "learning"}
 	m.plan.Profile = LearnProfile
 	rs := &rules{set: map[string]setRule{}}

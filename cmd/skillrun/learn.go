@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -83,12 +84,12 @@ func learnAction(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	// The skill's ${CACHE} is shown when it exists; learn does not make it (nothing outside the
+	// workspace changes but the manifest with --write), and writes to it are recorded either way.
 	in, out, errw := stdio(c)
-	if err := makeSkillCache(req, plan); err != nil {
-		return err
-	}
 	eg := &learnEgress{plan: plan, allowAll: c.Bool("allow-hosts")}
 	recorder := sandbox.NewRecorder(0)
+	start := time.Now()
 	res, err := sandbox.Run(plan, sandbox.Options{Stdin: in, Stdout: out, Stderr: errw, Egress: eg.serve, Record: recorder})
 	if errors.Is(err, sandbox.ErrUserNamespace) {
 		return withHints(exitFailed, err, "see what this machine can enforce with: skillrun doctor", sysctlHint,
@@ -102,7 +103,9 @@ func learnAction(c *cli.Context) (err error) {
 		fmt.Fprintf(errw, "skillrun: error: egress proxy: %v\n", eg.err)
 	}
 	rec.denials = append(rec.denials, reportSyscalls(io.Discard, res.Denials, true)...)
-	prop, err := learn.Propose(learnInput(req, plan, res, recorder.Log(), eg.uses(), current))
+	li := learnInput(req, plan, res, recorder.Log(), eg.uses(), current)
+	li.CreatedDuring = func(p string) bool { return bornSince(p, start) }
+	prop, err := learn.Propose(li)
 	if err != nil {
 		return withHints(exitFailed, err)
 	}
@@ -263,4 +266,14 @@ func (e *learnEgress) uses() []learn.HostUse {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Target < out[j].Target })
 	return out
+}
+
+// bornSince says p was made at or after t, by its birth time; true when the file system does not
+// keep one.
+func bornSince(p string, t time.Time) bool {
+	var st unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, p, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BTIME, &st); err != nil || st.Mask&unix.STATX_BTIME == 0 {
+		return true
+	}
+	return !time.Unix(st.Btime.Sec, int64(st.Btime.Nsec)).Before(t.Add(-time.Second)) // a coarse clock's slack
 }

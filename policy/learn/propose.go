@@ -60,6 +60,10 @@ type Input struct {
 	Current *policy.Manifest
 	// Cwd is where the command started: a plan refuses to run in a folder it does not show.
 	Cwd string
+	// CreatedDuring says a path that exists now was made during the run (its birth time), true
+	// when that cannot be known. A mkdir -p of a folder that was already there, or a rename onto
+	// a path that no longer exists, changed nothing and asks for nothing.
+	CreatedDuring func(string) bool
 }
 
 // Line is one capability the proposal adds, with what the command did that asks for it.
@@ -115,6 +119,9 @@ func Propose(in Input) (*Proposal, error) {
 	}
 	if in.Exists == nil {
 		in.Exists = func(string) bool { return true }
+	}
+	if in.CreatedDuring == nil {
+		in.CreatedDuring = func(string) bool { return true }
 	}
 	p := &proposer{in: in, extends: map[string][]string{}, groups: map[string]*group{}, created: map[string]bool{},
 		tools: map[string]map[string][]string{}, current: map[string][]string{}}
@@ -304,6 +311,9 @@ func (p *proposer) entry(e Entry) {
 			p.notes.add(fmt.Sprintf("it tried to change its own folder (%s); a skill's folder is never writable", shown))
 		}
 		return // readable and executable in every run of the skill
+	}
+	if n.write && e.Access&(Write|Remove) == 0 && (!p.in.Exists(pth) || !p.in.CreatedDuring(pth)) {
+		n.write = false // a creation that did not happen, or of what was already there
 	}
 	if n.write {
 		if f, ok := withinFloor(pth, p.in.NeverWrite); ok {

@@ -118,7 +118,7 @@ func TestPropose(t *testing.T) {
 			}(),
 			manifest: "version: 1\nname: pdf-tools\nnetwork:\n  allow:\n    - 127.0.0.1:8080\n    - api.example.com:443\n",
 			evidence: []string{"+    - api.example.com:443   # asked the proxy for api.example.com:443 3 times"},
-			notes: []string{"3 connections to api.example.com:443 refused", `it asked for "bad host:1", which is not a host`},
+			notes:    []string{"3 connections to api.example.com:443 refused", `it asked for "bad host:1", which is not a host`},
 		},
 		{
 			name: "a crowded workspace is proposed whole",
