@@ -85,7 +85,7 @@ func TestTranslateHost(t *testing.T) {
 			h := r + "/home"
 			return &policy.Plan{Workspace: h, Mounts: []policy.Mount{rw(h)}, Protect: []string{h + "/.*"}}
 		},
-		want:     map[string]string{"home": "read", "home/.bashrc": "read", "home/.config": "read", "home/.ssh": "read", "home/notes": "read,write,exec"},
+		want:     map[string]string{"home": "read,exec", "home/.bashrc": "read,exec", "home/.config": "read,exec", "home/.ssh": "read,exec", "home/notes": "read,write,exec"},
 		narrowed: []string{"home"},
 	}, {
 		name: "read-only system folder with masked files and a glob",
