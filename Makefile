@@ -103,6 +103,7 @@ test-agents: build test-user ## the real Claude Code, Codex and Gemini CLI again
 
 bench: build test-user ## skill digest, scan and policy times; per-command overhead and peak RSS against bare exec and bwrap, root and unprivileged
 	$(GO) test -run '^$$' -bench '^(BenchmarkHash|BenchmarkCompile|BenchmarkScan)$$' -benchtime 2s -count 1 ./policy/ ./policy/trust/ ./policy/scan/
+	$(GO) test -run '^$$' -bench '^BenchmarkWalk$$' -benchtime 20x -count 1 ./sandbox/wstree/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./sandbox/netproxy/
 	$(GO) test -tags '$(TAGS)' -run '^$$' -bench '^BenchmarkMissingProtected$$' -benchtime 1x -count 1 -timeout 30m ./sandbox/
 	@command -v bwrap >/dev/null || { echo "skillrun: installing Debian's bubblewrap (for the comparison only; skillrun never uses it)"; \

@@ -158,19 +158,22 @@ func BenchmarkWalk(b *testing.B) {
 	filepath.Walk(root, func(p string, _ os.FileInfo, _ error) error { return os.Chtimes(p, old, old) })
 	time.Sleep(1100 * time.Millisecond)
 	cache := filepath.Join(b.TempDir(), "c")
+	names := []string{"CLAUDE.md", "AGENTS.md", ".claude", ".envrc"}
+	env := Env{Home: b.TempDir()}
+	// What a run pays: the walk and every repository's configuration, hooks and managers.
 	b.Run("cold", func(b *testing.B) {
 		for b.Loop() {
 			os.Remove(cache)
-			if r := Walk(Options{Root: root, CacheFile: cache}); len(r.Repos) != 4 {
-				b.Fatalf("repos %v", r.Repos)
+			if in := Inspect(root, env, names, cache); len(in.Repos) != 4 {
+				b.Fatalf("repos %v", in.Repos)
 			}
 		}
 	})
 	Walk(Options{Root: root, CacheFile: cache})
 	b.Run("warm", func(b *testing.B) {
 		for b.Loop() {
-			if r := Walk(Options{Root: root, CacheFile: cache}); len(r.Repos) != 4 || r.Read != 0 {
-				b.Fatalf("repos %v read %d", r.Repos, r.Read)
+			if in := Inspect(root, env, names, cache); len(in.Repos) != 4 || in.Read != 0 {
+				b.Fatalf("repos %v read %d", in.Repos, in.Read)
 			}
 		}
 	})
