@@ -187,11 +187,8 @@ func runCheck(name string, in integration, home, path string) *clientCheck {
 	c := &clientCheck{name: name, home: home, path: path, in: in, getenv: os.Getenv}
 	fix := "skillrun integrate " + name
 	data, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		c.fail(path+" does not exist: no skillrun hook", "add it: "+fix)
-		return c
-	case err != nil:
+	missing := errors.Is(err, fs.ErrNotExist)
+	if err != nil && !missing {
 		c.fail(fmt.Sprintf("cannot read %s: %v", path, err))
 		return c
 	}
@@ -204,7 +201,11 @@ func runCheck(name string, in integration, home, path string) *clientCheck {
 		checkClaude(c)
 		return c
 	}
-	if !c.hook.found {
+	switch {
+	case missing:
+		c.fail(path+" does not exist: no skillrun hook", "add it: "+fix)
+		return c
+	case !c.hook.found:
 		c.fail(fmt.Sprintf("%s has no skillrun hook under hooks.%s", path, in.event), "add it: "+fix)
 		return c
 	}
