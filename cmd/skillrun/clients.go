@@ -117,12 +117,12 @@ func gitIndirection(ws string) (links, dirs []string) {
 // switches and views.
 type clientCheck struct {
 	name, path string
-	in               integration
-	root             *jsonObject // the settings file (nil when it cannot be read)
-	hook             hookEntry
-	getenv           func(string) string
-	ok               []string // what was confirmed
-	problems         []checkProblem
+	in         integration
+	root       *jsonObject // the settings file (nil when it cannot be read)
+	hook       hookEntry
+	getenv     func(string) string
+	ok         []string // what was confirmed
+	problems   []checkProblem
 }
 
 type checkProblem struct {
