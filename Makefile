@@ -94,7 +94,7 @@ AGENT_PACKAGES ?= @anthropic-ai/claude-code@2.1.332 @openai/codex@0.171.0 @googl
 
 test-agents: build test-user ## the real Claude Code, Codex and Gemini CLI against mock model APIs, root and $(TEST_USER) (installs them with npm; needs the registry)
 	@command -v npm >/dev/null || { echo "skillrun: error: test-agents needs node (20 or later) and npm"; echo "skillrun: hint: sudo apt-get install nodejs npm"; exit 1; }
-	@if ! timeout 60 npm ping >/dev/null 2>&1; then echo "skillrun: test-agents skipped: the npm registry is unreachable"; exit 0; fi; \
+	@if ! timeout 60 npm ping --fetch-retries=0 --fetch-timeout=15000 >/dev/null 2>&1; then echo "skillrun: test-agents skipped: the npm registry is unreachable"; exit 0; fi; \
 	set -e; mkdir -p $(AGENTS_DIR); \
 	npm install --prefix $(AGENTS_DIR) --no-audit --no-fund --loglevel=error $(AGENT_PACKAGES) >/dev/null; \
 	$(AGENTS_DIR)/node_modules/.bin/claude --version >/dev/null 2>&1 || node $(AGENTS_DIR)/node_modules/@anthropic-ai/claude-code/install.cjs >/dev/null; \

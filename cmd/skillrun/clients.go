@@ -116,13 +116,13 @@ func gitIndirection(ws string) (links, dirs []string) {
 // skillrun: the hook entry in its settings, the binary the entry names, and the client's own
 // switches and views.
 type clientCheck struct {
-	name, home, path string
-	in               integration
-	root             *jsonObject // the settings file (nil when it cannot be read)
-	hook             hookEntry
-	getenv           func(string) string
-	ok               []string // what was confirmed
-	problems         []checkProblem
+	name, path string
+	in         integration
+	root       *jsonObject // the settings file (nil when it cannot be read)
+	hook       hookEntry
+	getenv     func(string) string
+	ok         []string // what was confirmed
+	problems   []checkProblem
 }
 
 type checkProblem struct {
@@ -183,15 +183,12 @@ func findHook(root *jsonObject, in integration, client string) hookEntry {
 var canExec = func(path string) error { return unix.Access(path, unix.X_OK) }
 
 // runCheck reports whether client's shell commands are routed through skillrun.
-func runCheck(name string, in integration, home, path string) *clientCheck {
-	c := &clientCheck{name: name, home: home, path: path, in: in, getenv: os.Getenv}
+func runCheck(name string, in integration, path string) *clientCheck {
+	c := &clientCheck{name: name, path: path, in: in, getenv: os.Getenv}
 	fix := "skillrun integrate " + name
 	data, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		c.fail(path+" does not exist: no skillrun hook", "add it: "+fix)
-		return c
-	case err != nil:
+	missing := errors.Is(err, fs.ErrNotExist)
+	if err != nil && !missing {
 		c.fail(fmt.Sprintf("cannot read %s: %v", path, err))
 		return c
 	}
@@ -204,7 +201,11 @@ func runCheck(name string, in integration, home, path string) *clientCheck {
 		checkClaude(c)
 		return c
 	}
-	if !c.hook.found {
+	switch {
+	case missing:
+		c.fail(path+" does not exist: no skillrun hook", "add it: "+fix)
+		return c
+	case !c.hook.found:
 		c.fail(fmt.Sprintf("%s has no skillrun hook under hooks.%s", path, in.event), "add it: "+fix)
 		return c
 	}
@@ -351,7 +352,7 @@ func checkCodex(c *clientCheck) {
 			hints: []string{"put codex on PATH, then check again: skillrun integrate --check codex"}, unverified: true})
 		return
 	}
-	e, ok := codexEntry(entries, c.path, c.in, c.hook)
+	e, ok := codexEntry(entries, c.path, c.hook)
 	switch {
 	case !ok:
 		c.fail("Codex does not list the hook in " + c.path + " (codex app-server, hooks/list)")
@@ -378,7 +379,7 @@ type codexHook struct {
 }
 
 // codexEntry finds skillrun's hook in Codex's list.
-func codexEntry(entries []codexHook, path string, in integration, h hookEntry) (codexHook, bool) {
+func codexEntry(entries []codexHook, path string, h hookEntry) (codexHook, bool) {
 	for _, e := range entries {
 		if e.EventName == "preToolUse" && e.Command == h.command && e.SourcePath == path {
 			return e, true
@@ -492,7 +493,7 @@ func codexHookHash(matcher, command string, timeout int) string {
 	id := struct {
 		EventName string    `json:"event_name"`
 		Hooks     []handler `json:"hooks"`
-		Matcher   string    `json:"matcher"`
+		Matcher   string    `json:"matcher,omitempty"` // Codex leaves out a group without one
 	}{"pre_tool_use", []handler{{false, command, timeout, "command"}}, matcher}
 	b, _ := marshalNoEscape(id)
 	sum := sha256.Sum256(b)
@@ -502,7 +503,7 @@ func codexHookHash(matcher, command string, timeout int) string {
 // trustCodexHook records in Codex's config.toml that the hook skillrun wrote is trusted, with
 // the key and hash Codex itself reports when codex is installed (else as Codex 0.171 computes
 // them), so Codex does not skip it. Re-running integrate after the binary moved updates it.
-func trustCodexHook(w io.Writer, home, path string, root *jsonObject, in integration) error {
+func trustCodexHook(w io.Writer, path string, root *jsonObject, in integration) error {
 	h := findHook(root, in, "codex")
 	if !h.found {
 		return withHints(exitFailed, fmt.Errorf("%s: the skillrun hook is missing after writing it", path))
@@ -510,7 +511,7 @@ func trustCodexHook(w io.Writer, home, path string, root *jsonObject, in integra
 	dir := filepath.Dir(path)
 	key, hash := codexHookKey(path, h), codexHookHash(h.matcher, h.command, h.timeout)
 	if entries, err := codexHooksList(dir); err == nil {
-		if e, ok := codexEntry(entries, path, in, h); ok {
+		if e, ok := codexEntry(entries, path, h); ok {
 			key, hash = e.Key, e.CurrentHash
 			if e.TrustStatus == "trusted" {
 				return nil

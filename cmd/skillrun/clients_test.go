@@ -158,3 +158,13 @@ func TestIntegrateCheckClaudePrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrateCheckClaudePrefixNoSettings: the prefix alone, with no settings file at all.
+func TestIntegrateCheckClaudePrefixNoSettings(t *testing.T) {
+	fakeHome(t)
+	withSelf(t, "/usr/local/bin/skillrun")
+	t.Setenv("CLAUDE_CODE_SHELL_PREFIX", "/usr/local/bin/skillrun -c")
+	if status, stdout, stderr := runWith(t, "", "integrate", "--check", "claude"); status != 0 || !strings.Contains(stdout, "routed through skillrun") {
+		t.Errorf("%d\n%s%s", status, stdout, stderr)
+	}
+}

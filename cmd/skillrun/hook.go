@@ -85,9 +85,10 @@ const maxCommand = 128<<10 - 1
 // errHook is every hook input that cannot become a sandboxed command: the call is blocked.
 var errHook = errors.New("the call was blocked, nothing ran")
 
-// blocked is a refused hook call: what was wrong, that nothing ran, and what to do.
-func blocked(hint, format string, a ...any) error {
-	return withHints(hookBlock, fmt.Errorf(format+"; %w", append(a, errHook)...), hint)
+// blocked is a refused hook call on one line: what was wrong, that nothing ran, and what to do.
+// One line, because Claude Code and Codex pass only the first line of stderr on to the model.
+func blocked(advice, format string, a ...any) error {
+	return withHints(hookBlock, fmt.Errorf(format+"; %w: %s", append(a, errHook, advice)...))
 }
 
 func hookAction(c *cli.Context) error {
@@ -131,7 +132,7 @@ func hookAction(c *cli.Context) error {
 
 // setupHint tells the model that the call failed on the setup, not on its command.
 func setupHint(client string) string {
-	return "this is a setup problem, not a problem of the command: ask the user to run skillrun integrate " + client + " --check"
+	return "a setup problem, not one of the command: ask the user to run skillrun integrate " + client + " --check"
 }
 
 // selfPath is the absolute path of the running skillrun binary (tests name another).
@@ -233,7 +234,7 @@ func wrapShell(self, mark, s string) (string, error) {
 	w := prefix + singleQuote(s)
 	if len(w) > maxCommand {
 		return "", blocked("write the script to a file in the workspace and run that file instead",
-			"the command is %d bytes, more than the %d one shell argument can hold", len(s), maxCommand-len(prefix)-2)
+			"the command is %d bytes, more than the %d bytes one shell argument can hold", len(s), maxCommand-len(prefix)-2)
 	}
 	return w, nil
 }

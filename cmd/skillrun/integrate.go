@@ -145,7 +145,7 @@ func integrateAction(c *cli.Context) error {
 	_, out, errw := stdio(c)
 	path := in.file(home, os.Getenv)
 	if check {
-		return reportCheck(out, runCheck(name, in, home, path))
+		return reportCheck(out, runCheck(name, in, path))
 	}
 	if print {
 		root, _ := parseObject(nil)
@@ -197,11 +197,11 @@ func integrateAction(c *cli.Context) error {
 		}
 	}
 	if name == "codex" {
-		if err := trustCodexHook(out, home, path, root, in); err != nil {
+		if err := trustCodexHook(out, path, root, in); err != nil {
 			return err
 		}
 	}
-	return reportCheck(out, runCheck(name, in, home, path))
+	return reportCheck(out, runCheck(name, in, path))
 }
 
 // mergeHook adds skillrun's hook group to root.hooks[event], unless a skillrun hook for this

@@ -216,6 +216,8 @@ func TestAgentHookFailsClosed(t *testing.T) {
 		apply func(e *env, r route)
 		// said is what must reach the model ("" when the client reports the failure in its own words).
 		said string
+		// pad makes the command this many bytes longer than one shell argument can hold.
+		pad int
 	}
 	editHook := func(filter string) func(e *env, r route) {
 		return func(e *env, r route) {
@@ -232,24 +234,33 @@ func TestAgentHookFailsClosed(t *testing.T) {
 		}
 	}
 	breakages := []breakage{
-		{"missing", func(e *env, r route) { os.Rename(e.skillrun(), e.skillrun()+".moved") }, ""},
-		{"not-executable", func(e *env, r route) { os.Chmod(e.skillrun(), 0o644) }, ""},
-		{"empty-object", editHook(`printf {} | `), "skillrun: error: hook: the hook input names no tool"},
-		{"malformed", editHook(`head -c 25 | `), "skillrun: error: hook: the hook input is not a JSON object"},
+		{"missing", func(e *env, r route) { os.Rename(e.skillrun(), e.skillrun()+".moved") }, "", 0},
+		{"not-executable", func(e *env, r route) { os.Chmod(e.skillrun(), 0o644) }, "", 0},
+		{"empty-object", editHook(`printf {} | `), "skillrun: error: hook: the hook input names no tool", 0},
+		{"malformed", editHook(`head -c 25 | `), "skillrun: error: hook: the hook input is not a JSON object", 0},
+		{"oversized", func(*env, route) {}, "write the script to a file in the workspace and run that file instead", 128 << 10},
 	}
 	forEach(t, func(t *testing.T, r route, id identity) {
 		for _, b := range breakages {
-			if r.hookFile == nil && b.said != "" {
-				continue // the prefix route has no hook input
+			said := b.said
+			if r.hookFile == nil {
+				if b.pad == 0 && said != "" {
+					continue // the prefix route has no hook input
+				}
+				said = "" // bash cannot start skillrun with it (E2BIG): nothing runs
 			}
 			t.Run(b.name, func(t *testing.T) {
 				e := newEnv(t, id)
 				ran := filepath.Join(e.workspace, "ran")
-				m := startMock(t, []step{{command: "touch " + ran + "; echo ran"}})
+				command := "touch " + ran + "; echo ran"
+				if b.pad > 0 {
+					command += " #" + strings.Repeat("x", b.pad)
+				}
+				m := startMock(t, []step{{command: command}})
 				r.setup(e, m)
 				b.apply(e, r)
 				var extra []string
-				if r.name == "codex" && b.said != "" {
+				if r.name == "codex" && b.said != "" && b.pad == 0 {
 					// The edited hook is not the one integrate trusted.
 					extra = []string{"--dangerously-bypass-hook-trust"}
 				}
@@ -264,10 +275,10 @@ func TestAgentHookFailsClosed(t *testing.T) {
 				if s == "" || strings.Contains(s, "\nran") {
 					t.Errorf("the model was not told the call was blocked: %q", s)
 				}
-				if b.said != "" && !strings.Contains(s, b.said) {
-					t.Errorf("the model did not hear %q:\n%s", b.said, s)
+				if said != "" && !strings.Contains(s, said) {
+					t.Errorf("the model did not hear %q:\n%.2000s", said, s)
 				}
-				t.Logf("client output:\n%s\nwhat the model heard: %s", out, s)
+				t.Logf("client output:\n%.3000s\nwhat the model heard: %.2000s", out, s)
 			})
 		}
 	})
