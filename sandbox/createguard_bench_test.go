@@ -174,7 +174,7 @@ func BenchmarkGuardHostSide(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				f, err := guardMemfd(targets)
+				f, err := guardForStage(lock)
 				if err != nil {
 					b.Fatal(err)
 				}
