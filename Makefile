@@ -106,6 +106,7 @@ bench: build test-user ## skill digest, scan and policy times; per-command overh
 	$(GO) test -run '^$$' -bench '^BenchmarkWalk$$' -benchtime 20x -count 1 ./sandbox/wstree/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./sandbox/netproxy/
 	$(GO) test -tags '$(TAGS)' -run '^$$' -bench '^BenchmarkMissingProtected$$' -benchtime 1x -count 1 -timeout 30m ./sandbox/
+	$(GO) test -tags '$(TAGS)' -run '^$$' -bench '^BenchmarkGuardHostSide$$' -benchtime 100x -count 1 ./sandbox/
 	@command -v bwrap >/dev/null || { echo "skillrun: installing Debian's bubblewrap (for the comparison only; skillrun never uses it)"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } \

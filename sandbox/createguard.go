@@ -563,8 +563,10 @@ func (g *createGuard) finish() []BlockedCreation {
 		g.walker.mark = nil
 		g.walker.sweep()
 		g.mu.Unlock()
-		g.f.Close()
 		g.u.close()
+		// Closing a group with marks waits for the kernel's grace period (0.1-0.5 ms measured):
+		// nothing depends on it any more, so it overlaps the report and the audit record.
+		go g.f.Close()
 	})
 	return g.u.results()
 }
@@ -624,38 +626,45 @@ func sweepStale(root, id string, lock *os.File) []BlockedCreation {
 	return u.results()
 }
 
-// guardMemfd hands the targets to the stage, which sweeps them when skillrun dies before it
-// could: a file that needs no room in the stage's argument and no path inside the sandbox.
-func guardMemfd(targets []guardTarget) (*os.File, error) {
-	fd, err := unix.MemfdCreate("skillrun-guard", unix.MFD_CLOEXEC)
+// guardForStage hands the stage the run's lock file, which holds the targets (writeGuard): the
+// stage reads them from it, sweeps them when skillrun dies before it could, and then empties it,
+// so the next run does not sweep again what may be the developer's by then. The stage's copy
+// shares the lock, so no cleaner takes the run for dead while its stage still sweeps.
+func guardForStage(lock *os.File) (*os.File, error) {
+	fd, err := unix.FcntlInt(lock.Fd(), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("%w: memfd: %v", ErrSetup, err)
+		return nil, fmt.Errorf("%w: %v", ErrSetup, err)
 	}
-	f := os.NewFile(uintptr(fd), "guard")
-	b, _ := json.Marshal(targets)
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%w: memfd: %v", ErrSetup, err)
-	}
-	if _, err := f.Seek(0, 0); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%w: memfd: %v", ErrSetup, err)
-	}
-	return f, nil
+	return os.NewFile(uintptr(fd), "guard"), nil
 }
 
-// readGuardFD reads, in the stage, the targets the host handed over.
+// readGuardFD reads, in the stage, the targets the host handed over. The descriptor stays open
+// (no *os.File, whose finalizer would close it): the stage empties the list through it later.
 func readGuardFD(fd int) ([]guardTarget, error) {
-	f := os.NewFile(uintptr(fd), "guard")
-	defer f.Close()
+	var b []byte
+	buf := make([]byte, 64<<10)
+	for len(b) < 64<<20 {
+		n, err := unix.Pread(fd, buf, int64(len(b)))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			break
+		}
+		b = append(b, buf[:n]...)
+	}
 	var targets []guardTarget
-	err := json.NewDecoder(f).Decode(&targets)
+	err := json.Unmarshal(b, &targets)
 	return targets, err
 }
 
 // sweepInStage undoes, from inside the sandbox, what the command made at missing protected
-// paths. The stage sees the writable roots at their host paths, read-write, but not the state
-// root: it removes instead of keeping.
-func sweepInStage(targets []guardTarget) {
+// paths, then empties the run's list (fd, its lock file). The stage sees the writable roots at
+// their host paths, read-write, but not the state root: it removes instead of keeping.
+func sweepInStage(targets []guardTarget, fd int) {
 	(&walker{targets: targets, u: newUndoer("")}).sweep()
+	_ = unix.Ftruncate(fd, 0)
 }

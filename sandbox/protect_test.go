@@ -88,3 +88,28 @@ func TestProtectMountsTargets(t *testing.T) {
 		t.Errorf("protectMounts created something on the host: %v", after)
 	}
 }
+
+// TestRemoveOldPlaceholders: what an earlier version's killed run left on the host goes, unless
+// something real is in it or a run of that version still holds the workspace.
+func TestRemoveOldPlaceholders(t *testing.T) {
+	root, ws := t.TempDir(), t.TempDir()
+	os.MkdirAll(filepath.Join(root, "workspaces"), 0o700)
+	os.MkdirAll(filepath.Join(ws, ".claude"), 0o755)
+	os.MkdirAll(filepath.Join(ws, ".vscode"), 0o755)
+	os.WriteFile(filepath.Join(ws, ".vscode", "settings.json"), []byte("{}"), 0o644) // real
+	os.WriteFile(filepath.Join(ws, ".git"), nil, 0o444)
+	list := ws + "/.claude\n" + ws + "/.vscode\n" + ws + "/.git\n"
+	os.WriteFile(filepath.Join(root, "workspaces", "abc.placeholders"), []byte(list), 0o600)
+	removeOldPlaceholders(root)
+	for _, p := range []string{".claude", ".git"} {
+		if _, err := os.Lstat(filepath.Join(ws, p)); !os.IsNotExist(err) {
+			t.Errorf("the old placeholder %s is still there: %v", p, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(ws, ".vscode", "settings.json")); err != nil {
+		t.Errorf("a real file went: %v", err)
+	}
+	if _, err := os.Lstat(filepath.Join(root, "workspaces")); !os.IsNotExist(err) {
+		t.Errorf("the old state folder is still there: %v", err)
+	}
+}

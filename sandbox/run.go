@@ -122,7 +122,7 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 			return nil, err
 		}
 		defer guard.finish() // on every way out; what it undid is taken below once the command ends
-		if guardStage, err = guardMemfd(st.guard); err != nil {
+		if guardStage, err = guardForStage(st.lock); err != nil {
 			return nil, err
 		}
 		defer guardStage.Close()

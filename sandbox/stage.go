@@ -38,8 +38,9 @@ type stageSpec struct {
 	// supervisor; the exec step gets it as notifyExecFD and sends its filter's listener there.
 	Notify   bool `json:"notify,omitempty"`
 	NotifyFD int  `json:"notify_fd,omitempty"`
-	// GuardFD, when set, is the stage's descriptor of the run's missing protected paths
-	// (createguard.go): when skillrun dies, the stage kills the command and sweeps them.
+	// GuardFD, when set, is the stage's descriptor of the run's lock file, which lists the
+	// missing protected paths (createguard.go): when skillrun dies, the stage kills the command,
+	// sweeps them and empties the list.
 	GuardFD int `json:"guard_fd,omitempty"`
 	// Pins are the binds whose sources the host checked for links: the stage checks each shows
 	// the same file before anything runs.
@@ -62,12 +63,12 @@ const lifelineFD = 3
 
 // watchLifeline ends the sandbox when the host-side skillrun is gone: the read returns EOF as soon
 // as its write end closes, even when skillrun was killed with SIGKILL.
-func watchLifeline(fd int, guard []guardTarget) {
+func watchLifeline(fd int, guard []guardTarget, guardFD int) {
 	var b [1]byte
 	for {
 		_, err := unix.Read(fd, b[:])
 		if err != unix.EINTR {
-			orphaned(guard)
+			orphaned(guard, guardFD)
 		}
 	}
 }
@@ -84,7 +85,7 @@ var exiting sync.Mutex
 // orphaned ends the sandbox after skillrun died: every other process in the namespace is killed
 // and gone, then what the command made at missing protected paths is swept (nobody else would
 // until the next run), then the stage exits. It never returns.
-func orphaned(guard []guardTarget) {
+func orphaned(guard []guardTarget, guardFD int) {
 	exiting.Lock()
 	for range 100 {
 		if unix.Kill(-1, unix.SIGKILL) == unix.ESRCH {
@@ -103,7 +104,7 @@ func orphaned(guard []guardTarget) {
 		time.Sleep(time.Millisecond)
 	}
 	if len(guard) > 0 {
-		sweepInStage(guard)
+		sweepInStage(guard, guardFD)
 	}
 	os.Exit(exitSetup)
 }
@@ -153,10 +154,10 @@ func StageMain(args []string) {
 			stageFail(exitSetup, "stage: the missing protected paths: %v", err)
 		}
 	}
-	go watchLifeline(lifelineFD, guard)
+	go watchLifeline(lifelineFD, guard, spec.GuardFD)
 	go func() {
 		<-died
-		orphaned(guard)
+		orphaned(guard, spec.GuardFD)
 	}()
 	signals := make(chan os.Signal, 32)
 	signal.Notify(signals, append([]os.Signal{unix.SIGCHLD}, forwarded...)...)

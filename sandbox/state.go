@@ -74,6 +74,7 @@ func newState(root string) (*state, error) {
 		}
 	}
 	stale := cleanStale(root)
+	removeOldPlaceholders(root)
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrState, err)

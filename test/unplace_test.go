@@ -220,6 +220,14 @@ sleep `+marker)
 				if !waitFor(5*time.Second, gone) {
 					t.Errorf("after kill -9, before any other run: .claude or .envrc is still on the host")
 				}
+				// Swept by the stage, the killed run's list is done with: an .envrc the developer
+				// makes now is theirs, and the next run leaves it alone.
+				e.write(filepath.Join(e.workspace, ".envrc"), "mine\n", 0o644)
+				r := e.run("--", "true")
+				if b, err := os.ReadFile(filepath.Join(e.workspace, ".envrc")); err != nil || string(b) != "mine\n" || strings.Contains(r.stderr, "blocked") {
+					t.Errorf("the next run undid the developer's own .envrc (%q, %v):\n%s", b, err, r)
+				}
+				os.Remove(filepath.Join(e.workspace, ".envrc"))
 				continue
 			}
 			if gone() {
