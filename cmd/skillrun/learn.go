@@ -153,8 +153,11 @@ func learnInput(req policy.Request, plan *policy.Plan, res *sandbox.Result, log 
 func learnReport(prop *learn.Proposal, current []byte, req policy.Request) string {
 	var b strings.Builder
 	name := req.Skill.Name
+	if len(prop.Programs) > 0 {
+		fmt.Fprintf(&b, "skillrun: learn: %s ran the programs %s\n", name, strings.Join(prop.Programs, ", "))
+	}
 	if len(prop.Toolchains) > 0 {
-		fmt.Fprintf(&b, "skillrun: learn: %s ran %s\n", name, strings.Join(prop.Toolchains, ", "))
+		fmt.Fprintf(&b, "skillrun: learn: %s used the toolchains %s\n", name, strings.Join(prop.Toolchains, ", "))
 	}
 	if len(prop.Added) == 0 && current != nil {
 		fmt.Fprintf(&b, "skillrun: learn: %s's manifest already covers this run; nothing to add\n", name)

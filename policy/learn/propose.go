@@ -83,6 +83,8 @@ type Proposal struct {
 	Notes []string
 	// Toolchains are the toolchains the command ran, e.g. "python (python3, 2 runs)".
 	Toolchains []string
+	// Programs are the programs it ran, the most frequent first, e.g. "python3 2x".
+	Programs []string
 }
 
 // anchors are the variables a path is written with, most specific first.
@@ -165,7 +167,7 @@ func Propose(in Input) (*Proposal, error) {
 		}
 		p.entry(e)
 	}
-	prop := &Proposal{Toolchains: toolchainsRun(programs)}
+	prop := &Proposal{Toolchains: toolchainsRun(programs), Programs: programList(programs)}
 	doc := p.manifest(prop)
 	p.hosts(&doc, prop)
 	prop.Manifest = doc
@@ -413,6 +415,9 @@ func (p *proposer) add(section, anchor string, e Entry) {
 		// A file: its folder. A file right below an anchor stays itself: its folder would be
 		// the whole workspace, home or root.
 		dir = elems[:len(elems)-1]
+	}
+	if anchor == "CACHE" {
+		dir = nil // the skill's own cache: only it ever sees it, so it is granted whole
 	}
 	bad := false
 	for i, el := range dir {
@@ -702,6 +707,31 @@ func (p *proposer) finalNotes() {
 	if p.in.ExitCode != 0 {
 		p.notes.add(fmt.Sprintf("the command exited with status %d: what it would have done after that was not seen; fix the cause and learn again", p.in.ExitCode))
 	}
+}
+
+// maxPrograms bounds the programs a report names.
+const maxPrograms = 12
+
+func programList(programs map[string]int) []string {
+	names := make([]string, 0, len(programs))
+	for n := range programs {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if programs[names[i]] != programs[names[j]] {
+			return programs[names[i]] > programs[names[j]]
+		}
+		return names[i] < names[j]
+	})
+	var out []string
+	for i, n := range names {
+		if i == maxPrograms {
+			out = append(out, fmt.Sprintf("and %d more", len(names)-i))
+			break
+		}
+		out = append(out, fmt.Sprintf("%s %dx", safeText(n), programs[n]))
+	}
+	return out
 }
 
 func toolchainsRun(programs map[string]int) []string {

@@ -133,6 +133,13 @@ func TestPropose(t *testing.T) {
 			evidence: []string{"+    - ${WORKSPACE}   # reads 17 folders of ${WORKSPACE}, 17 files, e.g. d00/f"},
 		},
 		{
+			name: "the skill's cache is granted whole",
+			in: testInput(access{"/home/u/.cache/skillrun/pdf-tools/fonts/index.db", Write | Create},
+				access{"/home/u/.cache/skillrun/pdf-tools/models/m.bin", Read}),
+			manifest: "version: 1\nname: pdf-tools\nfilesystem:\n  write:\n    - ${CACHE}\n",
+			evidence: []string{"+    - ${CACHE}   # writes ${CACHE}: 1 file, e.g. fonts/index.db"},
+		},
+		{
 			name: "a failed run is said",
 			in: func() Input {
 				in := testInput()
