@@ -222,12 +222,20 @@ type learnEgress struct {
 	err      error
 }
 
-func (e *learnEgress) serve(l net.Listener) func() {
+// network is what the proxy decides by: the plan's (no hosts, the developer's denies), or with
+// --allow-hosts every host name on ports 80 and 443. "*" matches names only: IP literals stay
+// refused, and the proxy still refuses names that resolve to loopback, private or metadata
+// addresses.
+func (e *learnEgress) network() policy.Network {
 	network := e.plan.Network
 	if e.allowAll {
 		network.Allow = []string{"*"}
 	}
-	p, err := netproxy.New(network, netproxy.Options{})
+	return network
+}
+
+func (e *learnEgress) serve(l net.Listener) func() {
+	p, err := netproxy.New(e.network(), netproxy.Options{})
 	if err != nil {
 		e.err = err
 		l.Close()
