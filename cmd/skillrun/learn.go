@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skillrun/skillrun/policy"
+	"github.com/skillrun/skillrun/policy/audit"
 	"github.com/skillrun/skillrun/policy/learn"
 	"github.com/skillrun/skillrun/sandbox"
 	"github.com/skillrun/skillrun/sandbox/netproxy"
@@ -102,9 +102,19 @@ func learnAction(c *cli.Context) (err error) {
 	if eg.err != nil {
 		fmt.Fprintf(errw, "skillrun: error: egress proxy: %v\n", eg.err)
 	}
-	rec.denials = append(rec.denials, reportSyscalls(io.Discard, res.Denials, true)...)
-	li := learnInput(req, plan, res, recorder.Log(), eg.uses(), current)
+	// Refused syscalls and masked reads are reported as after any run; refused hosts are in
+	// the notes below, and every refusal is in the audit record.
+	rec.denials = append(rec.denials, reportSyscalls(errw, res.Denials, c.Bool("quiet"))...)
+	rec.denials = append(rec.denials, reportMaskedReads(errw, plan, req, res.MaskedReads, c.Bool("quiet"))...)
+	uses := eg.uses()
+	for _, u := range uses {
+		if !u.Allowed {
+			rec.denials = append(rec.denials, audit.Denial{Kind: audit.DenialNetwork, Host: u.Target, Count: u.Count, Rule: "network: " + u.Reason})
+		}
+	}
+	li := learnInput(req, plan, res, recorder.Log(), uses, current)
 	li.CreatedDuring = func(p string) bool { return bornSince(p, start) }
+	li.Unread = recorder.Unread()
 	prop, err := learn.Propose(li)
 	if err != nil {
 		return withHints(exitFailed, err)

@@ -64,6 +64,8 @@ type Input struct {
 	// when that cannot be known. A mkdir -p of a folder that was already there, or a rename onto
 	// a path that no longer exists, changed nothing and asks for nothing.
 	CreatedDuring func(string) bool
+	// Unread counts the calls whose path the recorder could not read.
+	Unread int
 }
 
 // Line is one capability the proposal adds, with what the command did that asks for it.
@@ -515,8 +517,11 @@ func (p *proposer) manifest(prop *Proposal) Doc {
 	if c := p.in.Current; c != nil {
 		doc = docOf(c)
 	}
-	for t, ev := range p.extends {
-		if !contains(doc.Extends, t) {
+	names := append([]string(nil), Toolchains...)
+	sort.Strings(names) // the order extends: is written in, and the same run gives the same report
+	for _, t := range names {
+		ev, ok := p.extends[t]
+		if ok && !contains(doc.Extends, t) {
 			doc.Extends = append(doc.Extends, t)
 			prop.Added = append(prop.Added, Line{Section: "extends", Value: t, Evidence: summarize(ev)})
 		}
@@ -699,6 +704,10 @@ func (p *proposer) finalNotes() {
 	if l.Truncated() {
 		p.notes.add(fmt.Sprintf("the command reached more paths than learn keeps (%d accesses; %d known only by their folder, %d not kept): the proposal may miss some",
 			l.Total, l.Folded, l.Dropped))
+	}
+	if n := p.in.Unread; n > 0 {
+		p.notes.add(fmt.Sprintf("%d file %s named a path learn could not read (the process had ended, or it passed no string): not in the proposal",
+			n, plural(n, "call", "calls")))
 	}
 	if n := len(p.homeOnly); n > 0 {
 		p.notes.add(fmt.Sprintf("%d %s in the run's private, empty home, e.g. %s: discarded after every run, nothing to propose",
