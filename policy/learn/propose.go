@@ -19,6 +19,10 @@ var ErrLearn = errors.New("learn")
 // Toolchains are the built-in profiles a proposal may extend instead of naming their paths.
 var Toolchains = []string{"python", "node", "go", "rust", "git"}
 
+// maxHosts bounds the hosts one run proposes: a skill that needs more is not one to approve
+// from a learned list.
+const maxHosts = 32
+
 // maxFolders bounds the folders proposed below one anchor for one access: past it the anchor
 // itself is proposed (the workspace, the cache) or the rest is only reported (elsewhere).
 const maxFolders = 16
@@ -639,9 +643,14 @@ func (p *proposer) hosts(doc *Doc, prop *Proposal) {
 	}
 	uses := append([]HostUse(nil), p.in.Hosts...)
 	sort.Slice(uses, func(i, j int) bool { return uses[i].Target < uses[j].Target })
+	proposed := 0
 	for _, h := range uses {
 		if h.Target == "" {
 			continue
+		}
+		if proposed == maxHosts {
+			p.notes.add(fmt.Sprintf("it asked for more than %d hosts; the rest are not proposed (the audit record has them)", maxHosts))
+			break
 		}
 		if !h.Allowed {
 			why := "refused while learning"
@@ -658,6 +667,7 @@ func (p *proposer) hosts(doc *Doc, prop *Proposal) {
 			p.notes.add(fmt.Sprintf("it asked for %s, which is not a host a manifest can name (not proposed)", safeHost(h.Target)))
 			continue
 		}
+		proposed++
 		doc.Network.Allow = append(doc.Network.Allow, h.Target)
 		prop.Added = append(prop.Added, Line{Section: "network.allow", Value: h.Target,
 			Evidence: fmt.Sprintf("asked the proxy for %s %d %s", h.Target, h.Count, plural(h.Count, "time", "times"))})

@@ -270,3 +270,32 @@ func FuzzPropose(f *testing.F) {
 		}
 	})
 }
+
+// TestProposeBounds: thousands of hosts and a long manifest give a bounded proposal and diff.
+func TestProposeBounds(t *testing.T) {
+	in := testInput()
+	for i := 0; i < 5000; i++ {
+		in.Hosts = append(in.Hosts, HostUse{Target: fmt.Sprintf("h%04d.example.com:443", i), Count: 1})
+	}
+	var long strings.Builder
+	long.WriteString("version: 1\nname: pdf-tools\nfilesystem:\n  read:\n")
+	for i := 0; i < 3000; i++ {
+		fmt.Fprintf(&long, "    - /opt/data/d%04d\n", i)
+	}
+	m, err := policy.ParseManifest("skillrun.yaml", []byte(long.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Current = m
+	p := mustPropose(t, in)
+	if n := len(p.Manifest.Network.Allow); n != maxHosts {
+		t.Errorf("%d hosts proposed, want %d", n, maxHosts)
+	}
+	diff, err := p.Diff([]byte(long.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(diff, "\n+") - 1; n != maxHosts+2 || strings.Contains(diff, "\n-") { // less the +++ header
+		t.Errorf("%d added lines (want the hosts, network: and allow:), removals %v", n, strings.Contains(diff, "\n-"))
+	}
+}
