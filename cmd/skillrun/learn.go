@@ -70,7 +70,7 @@ func learnAction(c *cli.Context) (err error) {
 		current, err = nil, nil
 	}
 	if err != nil {
-		return withHints(exitFailed, fmt.Errorf("cannot read %s: %v", manifestFile, err))
+		return withHints(exitFailed, fmt.Errorf("cannot read the skill's manifest: %v", err))
 	}
 	if c.Bool("write") {
 		if err := unix.Access(req.Skill.Source, unix.W_OK); err != nil {
@@ -130,6 +130,9 @@ func learnAction(c *cli.Context) (err error) {
 		report += fmt.Sprintf("skillrun: learn: save it with --write, then review and approve it: skillrun approve %s\n", req.Skill.Dir)
 	}
 	fmt.Fprint(errw, report)
+	if res.TimedOut {
+		fmt.Fprintf(errw, "skillrun: error: timed out after %s; the sandbox was stopped, and the proposal covers what ran until then\n", time.Duration(plan.Limits.Timeout))
+	}
 	if res.ExitCode != 0 {
 		return exitStatus(res.ExitCode)
 	}
