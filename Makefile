@@ -111,7 +111,7 @@ bench: build test-user ## skill digest, scan and policy times; per-command overh
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } \
 			|| echo "skillrun: could not install bubblewrap: measuring without it"; }
-	SKILLRUN_BIN=$(abspath $(BIN)) SKILLRUN_TEST_USER=$(TEST_USER) $(GO) test -tags '$(TAGS)' -run '^$$' -bench '^(BenchmarkCommandOverhead|BenchmarkWorkload)$$' -benchtime 1x -count 1 -timeout 60m -v ./test/...
+	SKILLRUN_BIN=$(abspath $(BIN)) SKILLRUN_TEST_USER=$(TEST_USER) $(GO) test -tags '$(TAGS)' -run '^$$' -bench '^(BenchmarkCommandOverhead|BenchmarkWorkload|BenchmarkLearn)$$' -benchtime 1x -count 1 -timeout 60m -v ./test/...
 
 clean:
 	rm -rf bin

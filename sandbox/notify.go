@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,6 +68,10 @@ func (s *supervisor) run() {
 	defer unix.Close(listener)
 	if s.rec != nil {
 		defer s.rec.close()
+		// Every recorded call of the command waits for this loop: keep it on a thread of its
+		// own instead of handing it between threads at each blocking poll.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 	}
 	for {
 		fds := []unix.PollFd{{Fd: int32(listener), Events: unix.POLLIN}, {Fd: int32(s.stop[0]), Events: unix.POLLIN}}

@@ -32,6 +32,16 @@ type Recorder struct {
 	// the memory it was opened on, so a pid that exec'd or was reused reads nothing and is
 	// opened again.
 	mems map[int]*os.File
+	// unread counts the calls whose path could not be read (the caller ended, or the pointer
+	// named no string).
+	unread int
+}
+
+// Unread says how many recorded calls named a path learn could not read.
+func (r *Recorder) Unread() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.unread
 }
 
 const maxMems = 32
@@ -46,12 +56,6 @@ func (r *Recorder) Log() *learn.Log {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.log
-}
-
-func (r *Recorder) add(p string, a learn.Access) {
-	r.mu.Lock()
-	r.log.Add(p, a)
-	r.mu.Unlock()
 }
 
 // names maps the recorded syscalls' numbers to their names, once per run.
@@ -89,9 +93,12 @@ func (r *Recorder) take(listener int, req *libseccomp.ScmpNotifReq) bool {
 		a learn.Access
 	}
 	var got []seen
+	unread := 0
 	at := func(dirfd, ptr uint64, acc learn.Access) {
 		if p, ok := c.path(dirfd, ptr); ok {
 			got = append(got, seen{p, acc})
+		} else {
+			unread++
 		}
 	}
 	cwd := uint64(uint32(0xffffff9c)) // AT_FDCWD as the kernel reads an int argument
@@ -157,9 +164,12 @@ func (r *Recorder) take(listener int, req *libseccomp.ScmpNotifReq) bool {
 	if libseccomp.NotifIDValid(libseccomp.ScmpFd(listener), req.ID) != nil {
 		return true
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, s := range got {
-		r.add(s.p, s.a)
+		r.log.Add(s.p, s.a)
 	}
+	r.unread += unread
 	return true
 }
 

@@ -96,7 +96,7 @@ func TestLearnExamples(t *testing.T) {
 			}
 			for _, want := range []string{"+    - ${WORKSPACE}   # starts in ${WORKSPACE}, which must be shown to run there; reads ${WORKSPACE}/docs: 2 files, e.g. docs/a.pdf",
 				"+    - ${WORKSPACE}/out   # writes ${WORKSPACE}/out: 2 files, e.g. out/a.txt", "skillrun: learn: wrote " + dir,
-				"python (python3 1 run)"} {
+				"skillrun: learn: pdf-text used the toolchains python (python3 1 run)", "skillrun: learn: pdf-text ran the programs python3 1x"} {
 				if !strings.Contains(r.stderr, want) {
 					t.Errorf("learn's report lacks %q:\n%s", want, r)
 				}
@@ -186,6 +186,12 @@ func TestLearnExamples(t *testing.T) {
 			}
 			if !strings.Contains(r.stderr, "+extends: [go]   # go: reads ${HOME}/go/pkg/mod/example.com/greet@v1.0.0/greet.txt") {
 				t.Errorf("learn did not propose the go profile for the module cache:\n%s", r)
+			}
+			// A second typical command of the skill: its needs are added, nothing is removed.
+			r = e.run("learn", "--write", "--skill", "mod-build", "--", "sh", "-c", "mkdir -p dist && cp build/app.txt dist/")
+			if r.code != 0 || !strings.Contains(r.stderr, "+    - ${WORKSPACE}/dist   # writes ${WORKSPACE}/dist: 1 file, e.g. dist/app.txt") ||
+				!strings.Contains(r.stderr, "\n extends: [go]\n") {
+				t.Errorf("a second learned run did not merge:\n%s", r)
 			}
 			checkLearned(t, dir, "mod-build.yaml")
 			e.approveOK(dir)

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skillrun/skillrun/policy"
+	"github.com/skillrun/skillrun/policy/audit"
 	"github.com/skillrun/skillrun/policy/learn"
 	"github.com/skillrun/skillrun/sandbox"
 	"github.com/skillrun/skillrun/sandbox/netproxy"
@@ -70,7 +70,7 @@ func learnAction(c *cli.Context) (err error) {
 		current, err = nil, nil
 	}
 	if err != nil {
-		return withHints(exitFailed, fmt.Errorf("cannot read %s: %v", manifestFile, err))
+		return withHints(exitFailed, fmt.Errorf("cannot read the skill's manifest: %v", err))
 	}
 	if c.Bool("write") {
 		if err := unix.Access(req.Skill.Source, unix.W_OK); err != nil {
@@ -102,9 +102,19 @@ func learnAction(c *cli.Context) (err error) {
 	if eg.err != nil {
 		fmt.Fprintf(errw, "skillrun: error: egress proxy: %v\n", eg.err)
 	}
-	rec.denials = append(rec.denials, reportSyscalls(io.Discard, res.Denials, true)...)
-	li := learnInput(req, plan, res, recorder.Log(), eg.uses(), current)
+	// Refused syscalls and masked reads are reported as after any run; refused hosts are in
+	// the notes below, and every refusal is in the audit record.
+	rec.denials = append(rec.denials, reportSyscalls(errw, res.Denials, c.Bool("quiet"))...)
+	rec.denials = append(rec.denials, reportMaskedReads(errw, plan, req, res.MaskedReads, c.Bool("quiet"))...)
+	uses := eg.uses()
+	for _, u := range uses {
+		if !u.Allowed {
+			rec.denials = append(rec.denials, audit.Denial{Kind: audit.DenialNetwork, Host: u.Target, Count: u.Count, Rule: "network: " + u.Reason})
+		}
+	}
+	li := learnInput(req, plan, res, recorder.Log(), uses, current)
 	li.CreatedDuring = func(p string) bool { return bornSince(p, start) }
+	li.Unread = recorder.Unread()
 	prop, err := learn.Propose(li)
 	if err != nil {
 		return withHints(exitFailed, err)
@@ -120,6 +130,9 @@ func learnAction(c *cli.Context) (err error) {
 		report += fmt.Sprintf("skillrun: learn: save it with --write, then review and approve it: skillrun approve %s\n", req.Skill.Dir)
 	}
 	fmt.Fprint(errw, report)
+	if res.TimedOut {
+		fmt.Fprintf(errw, "skillrun: error: timed out after %s; the sandbox was stopped, and the proposal covers what ran until then\n", time.Duration(plan.Limits.Timeout))
+	}
 	if res.ExitCode != 0 {
 		return exitStatus(res.ExitCode)
 	}
@@ -153,8 +166,11 @@ func learnInput(req policy.Request, plan *policy.Plan, res *sandbox.Result, log 
 func learnReport(prop *learn.Proposal, current []byte, req policy.Request) string {
 	var b strings.Builder
 	name := req.Skill.Name
+	if len(prop.Programs) > 0 {
+		fmt.Fprintf(&b, "skillrun: learn: %s ran the programs %s\n", name, strings.Join(prop.Programs, ", "))
+	}
 	if len(prop.Toolchains) > 0 {
-		fmt.Fprintf(&b, "skillrun: learn: %s ran %s\n", name, strings.Join(prop.Toolchains, ", "))
+		fmt.Fprintf(&b, "skillrun: learn: %s used the toolchains %s\n", name, strings.Join(prop.Toolchains, ", "))
 	}
 	if len(prop.Added) == 0 && current != nil {
 		fmt.Fprintf(&b, "skillrun: learn: %s's manifest already covers this run; nothing to add\n", name)
@@ -219,12 +235,20 @@ type learnEgress struct {
 	err      error
 }
 
-func (e *learnEgress) serve(l net.Listener) func() {
+// network is what the proxy decides by: the plan's (no hosts, the developer's denies), or with
+// --allow-hosts every host name on ports 80 and 443. "*" matches names only: IP literals stay
+// refused, and the proxy still refuses names that resolve to loopback, private or metadata
+// addresses.
+func (e *learnEgress) network() policy.Network {
 	network := e.plan.Network
 	if e.allowAll {
 		network.Allow = []string{"*"}
 	}
-	p, err := netproxy.New(network, netproxy.Options{})
+	return network
+}
+
+func (e *learnEgress) serve(l net.Listener) func() {
+	p, err := netproxy.New(e.network(), netproxy.Options{})
 	if err != nil {
 		e.err = err
 		l.Close()

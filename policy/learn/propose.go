@@ -19,6 +19,10 @@ var ErrLearn = errors.New("learn")
 // Toolchains are the built-in profiles a proposal may extend instead of naming their paths.
 var Toolchains = []string{"python", "node", "go", "rust", "git"}
 
+// maxHosts bounds the hosts one run proposes: a skill that needs more is not one to approve
+// from a learned list.
+const maxHosts = 32
+
 // maxFolders bounds the folders proposed below one anchor for one access: past it the anchor
 // itself is proposed (the workspace, the cache) or the rest is only reported (elsewhere).
 const maxFolders = 16
@@ -64,6 +68,8 @@ type Input struct {
 	// when that cannot be known. A mkdir -p of a folder that was already there, or a rename onto
 	// a path that no longer exists, changed nothing and asks for nothing.
 	CreatedDuring func(string) bool
+	// Unread counts the calls whose path the recorder could not read.
+	Unread int
 }
 
 // Line is one capability the proposal adds, with what the command did that asks for it.
@@ -83,6 +89,8 @@ type Proposal struct {
 	Notes []string
 	// Toolchains are the toolchains the command ran, e.g. "python (python3, 2 runs)".
 	Toolchains []string
+	// Programs are the programs it ran, the most frequent first, e.g. "python3 2x".
+	Programs []string
 }
 
 // anchors are the variables a path is written with, most specific first.
@@ -165,7 +173,7 @@ func Propose(in Input) (*Proposal, error) {
 		}
 		p.entry(e)
 	}
-	prop := &Proposal{Toolchains: toolchainsRun(programs)}
+	prop := &Proposal{Toolchains: toolchainsRun(programs), Programs: programList(programs)}
 	doc := p.manifest(prop)
 	p.hosts(&doc, prop)
 	prop.Manifest = doc
@@ -414,6 +422,9 @@ func (p *proposer) add(section, anchor string, e Entry) {
 		// the whole workspace, home or root.
 		dir = elems[:len(elems)-1]
 	}
+	if anchor == "CACHE" {
+		dir = nil // the skill's own cache: only it ever sees it, so it is granted whole
+	}
 	bad := false
 	for i, el := range dir {
 		if !writable(el) {
@@ -510,8 +521,11 @@ func (p *proposer) manifest(prop *Proposal) Doc {
 	if c := p.in.Current; c != nil {
 		doc = docOf(c)
 	}
-	for t, ev := range p.extends {
-		if !contains(doc.Extends, t) {
+	names := append([]string(nil), Toolchains...)
+	sort.Strings(names) // the order extends: is written in, and the same run gives the same report
+	for _, t := range names {
+		ev, ok := p.extends[t]
+		if ok && !contains(doc.Extends, t) {
 			doc.Extends = append(doc.Extends, t)
 			prop.Added = append(prop.Added, Line{Section: "extends", Value: t, Evidence: summarize(ev)})
 		}
@@ -629,9 +643,14 @@ func (p *proposer) hosts(doc *Doc, prop *Proposal) {
 	}
 	uses := append([]HostUse(nil), p.in.Hosts...)
 	sort.Slice(uses, func(i, j int) bool { return uses[i].Target < uses[j].Target })
+	proposed := 0
 	for _, h := range uses {
 		if h.Target == "" {
 			continue
+		}
+		if proposed == maxHosts {
+			p.notes.add(fmt.Sprintf("it asked for more than %d hosts; the rest are not proposed (the audit record has them)", maxHosts))
+			break
 		}
 		if !h.Allowed {
 			why := "refused while learning"
@@ -648,6 +667,7 @@ func (p *proposer) hosts(doc *Doc, prop *Proposal) {
 			p.notes.add(fmt.Sprintf("it asked for %s, which is not a host a manifest can name (not proposed)", safeHost(h.Target)))
 			continue
 		}
+		proposed++
 		doc.Network.Allow = append(doc.Network.Allow, h.Target)
 		prop.Added = append(prop.Added, Line{Section: "network.allow", Value: h.Target,
 			Evidence: fmt.Sprintf("asked the proxy for %s %d %s", h.Target, h.Count, plural(h.Count, "time", "times"))})
@@ -695,6 +715,10 @@ func (p *proposer) finalNotes() {
 		p.notes.add(fmt.Sprintf("the command reached more paths than learn keeps (%d accesses; %d known only by their folder, %d not kept): the proposal may miss some",
 			l.Total, l.Folded, l.Dropped))
 	}
+	if n := p.in.Unread; n > 0 {
+		p.notes.add(fmt.Sprintf("%d file %s named a path learn could not read (the process had ended, or it passed no string): not in the proposal",
+			n, plural(n, "call", "calls")))
+	}
 	if n := len(p.homeOnly); n > 0 {
 		p.notes.add(fmt.Sprintf("%d %s in the run's private, empty home, e.g. %s: discarded after every run, nothing to propose",
 			n, plural(n, "write", "writes"), safeText(p.display(p.homeOnly[0]))))
@@ -702,6 +726,31 @@ func (p *proposer) finalNotes() {
 	if p.in.ExitCode != 0 {
 		p.notes.add(fmt.Sprintf("the command exited with status %d: what it would have done after that was not seen; fix the cause and learn again", p.in.ExitCode))
 	}
+}
+
+// maxPrograms bounds the programs a report names.
+const maxPrograms = 12
+
+func programList(programs map[string]int) []string {
+	names := make([]string, 0, len(programs))
+	for n := range programs {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if programs[names[i]] != programs[names[j]] {
+			return programs[names[i]] > programs[names[j]]
+		}
+		return names[i] < names[j]
+	})
+	var out []string
+	for i, n := range names {
+		if i == maxPrograms {
+			out = append(out, fmt.Sprintf("and %d more", len(names)-i))
+			break
+		}
+		out = append(out, fmt.Sprintf("%s %dx", safeText(n), programs[n]))
+	}
+	return out
 }
 
 func toolchainsRun(programs map[string]int) []string {

@@ -133,6 +133,13 @@ func TestPropose(t *testing.T) {
 			evidence: []string{"+    - ${WORKSPACE}   # reads 17 folders of ${WORKSPACE}, 17 files, e.g. d00/f"},
 		},
 		{
+			name: "the skill's cache is granted whole",
+			in: testInput(access{"/home/u/.cache/skillrun/pdf-tools/fonts/index.db", Write | Create},
+				access{"/home/u/.cache/skillrun/pdf-tools/models/m.bin", Read}),
+			manifest: "version: 1\nname: pdf-tools\nfilesystem:\n  write:\n    - ${CACHE}\n",
+			evidence: []string{"+    - ${CACHE}   # writes ${CACHE}: 1 file, e.g. fonts/index.db"},
+		},
+		{
 			name: "a failed run is said",
 			in: func() Input {
 				in := testInput()
@@ -262,4 +269,33 @@ func FuzzPropose(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestProposeBounds: thousands of hosts and a long manifest give a bounded proposal and diff.
+func TestProposeBounds(t *testing.T) {
+	in := testInput()
+	for i := 0; i < 5000; i++ {
+		in.Hosts = append(in.Hosts, HostUse{Target: fmt.Sprintf("h%04d.example.com:443", i), Count: 1})
+	}
+	var long strings.Builder
+	long.WriteString("version: 1\nname: pdf-tools\nfilesystem:\n  read:\n")
+	for i := 0; i < 3000; i++ {
+		fmt.Fprintf(&long, "    - /opt/data/d%04d\n", i)
+	}
+	m, err := policy.ParseManifest("skillrun.yaml", []byte(long.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Current = m
+	p := mustPropose(t, in)
+	if n := len(p.Manifest.Network.Allow); n != maxHosts {
+		t.Errorf("%d hosts proposed, want %d", n, maxHosts)
+	}
+	diff, err := p.Diff([]byte(long.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(diff, "\n+") - 1; n != maxHosts+2 || strings.Contains(diff, "\n-") { // less the +++ header
+		t.Errorf("%d added lines (want the hosts, network: and allow:), removals %v", n, strings.Contains(diff, "\n-"))
+	}
 }

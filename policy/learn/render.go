@@ -126,9 +126,35 @@ func itemValue(line string) string {
 
 type diffOp struct{ mark, text string }
 
-// diffLines is a longest-common-subsequence diff; manifests are small.
+// maxDiffCells bounds the longest-common-subsequence table (a hand-written manifest may be long).
+const maxDiffCells = 1 << 20
+
+// diffLines is a longest-common-subsequence diff; past maxDiffCells it marks the lines of b that
+// a does not hold and lists the lines of a that b lacks (learning never removes any).
 func diffLines(a, b []string) []diffOp {
 	n, m := len(a), len(b)
+	if (n+1)*(m+1) > maxDiffCells {
+		in := map[string]int{}
+		for _, l := range a {
+			in[l]++
+		}
+		var out []diffOp
+		for _, l := range b {
+			if in[l] > 0 {
+				in[l]--
+				out = append(out, diffOp{" ", l})
+			} else {
+				out = append(out, diffOp{"+", l})
+			}
+		}
+		for _, l := range a {
+			if in[l] > 0 {
+				in[l]--
+				out = append(out, diffOp{"-", l})
+			}
+		}
+		return out
+	}
 	lcs := make([][]int, n+1)
 	for i := range lcs {
 		lcs[i] = make([]int, m+1)

@@ -6,8 +6,8 @@ import "slices"
 // files and programs it reaches. Each one the table allows notifies the supervisor, which reads
 // the path from the caller's memory and lets the call continue unchanged
 // (SECCOMP_USER_NOTIF_FLAG_CONTINUE). The stat and access family is left out: glibc's fstat is
-// newfstatat(fd, "", AT_EMPTY_PATH), and a round trip for every one measured more than the opens
-// and execs together, while a file a command only stats is one it does not need to read.
+// newfstatat(fd, "", AT_EMPTY_PATH), which would make every fstat a round trip, and a file a
+// command only stats is one it does not need to read.
 var recorded = []string{"open", "openat", "openat2", "creat", "execve", "execveat", "mkdir", "mkdirat",
 	"unlink", "unlinkat", "rmdir", "rename", "renameat", "renameat2", "link", "linkat", "symlink",
 	"symlinkat", "truncate", "chdir"}
