@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // DefaultProfile runs commands that name no profile.
@@ -168,6 +169,9 @@ func Compile(r Request) (*Plan, error) {
 	if err := m.finish(); err != nil {
 		return nil, err
 	}
+	if len(m.unprotectable) > 0 {
+		return nil, fmt.Errorf("%w: %q must stay unwritable, and its name (not valid UTF-8) cannot be protected where it is", ErrUnprotectable, m.unprotectable[0])
+	}
 	if !plan.visible(r.Cwd) {
 		return nil, fmt.Errorf("%w: %s (the sandbox shows %s)", ErrCwd, r.Cwd, plan.visibleSummary())
 	}
@@ -224,8 +228,10 @@ type merge struct {
 	limits    []limitSource
 	sub       subtraction
 	why       []Decision
-	// protected are the paths already in the plan's Protect list.
-	protected map[string]bool
+	// protected are the paths already in the plan's Protect list; unprotectable those that
+	// can be neither protected nor covered by a folder above them.
+	protected     map[string]bool
+	unprotectable []string
 }
 
 type limitSource struct {
@@ -707,6 +713,23 @@ func (m *merge) protect(pth, class, reason, origin string, liftable bool) {
 	}
 	if !p.writableAround(pth) {
 		return
+	}
+	if !utf8.ValidString(pth) {
+		// The sandbox's mounts travel as JSON, which cannot carry such a name: the nearest
+		// folder above it that can is protected whole, or the run is refused.
+		up := path.Dir(pth)
+		for !utf8.ValidString(up) {
+			up = path.Dir(up)
+		}
+		if mt := p.cover(up); mt == nil || mt.Path == up || mt.Access != ReadWrite {
+			m.unprotectable = append(m.unprotectable, pth)
+			return
+		}
+		reason += "; its name is not valid UTF-8, which the sandbox cannot mount, so the folder above it that can be is protected whole"
+		pth = up
+		if m.protected[pth] {
+			return
+		}
 	}
 	if m.protected[pth] {
 		// Already protected by the floor's fixed list: a class that says more replaces its reason.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/skillrun/skillrun/profiles"
 )
@@ -663,4 +664,24 @@ func flatProfile(name string) (*Profile, error) {
 		}
 	}
 	return out, nil
+}
+
+// A path to protect whose name is not valid UTF-8 cannot be mounted (the sandbox's mounts travel
+// as JSON): the nearest folder above it that can be is protected whole, or the run is refused.
+func TestCompileProtectsNamesThatAreNotUTF8(t *testing.T) {
+	r := fixture()
+	r.NestedFiles = []string{"/home/u/proj/docs/x\xffy/CLAUDE.md"}
+	p := mustCompile(t, r)
+	if !inList(p.Protect, "/home/u/proj/docs") {
+		t.Errorf("the folder above the odd name is not protected: %v", p.Protect)
+	}
+	for _, pr := range p.Protect {
+		if !utf8.ValidString(pr) {
+			t.Errorf("%q is in the plan", pr)
+		}
+	}
+	r.NestedFiles = []string{"/home/u/proj/\xff/CLAUDE.md"}
+	if _, err := Compile(r); !errors.Is(err, ErrUnprotectable) {
+		t.Errorf("an odd name right in the workspace: err %v, want ErrUnprotectable", err)
+	}
 }

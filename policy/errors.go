@@ -21,6 +21,9 @@ var (
 	ErrUnapproved = errors.New("skill not approved")
 	// ErrFloor marks a policy that grants what the floor never opens, outside unsafe:.
 	ErrFloor = errors.New("floor path granted")
+	// ErrUnprotectable marks a path the floor must keep unwritable that the sandbox cannot
+	// protect (a name that is not valid UTF-8 directly in the workspace).
+	ErrUnprotectable = errors.New("cannot protect a path")
 	// ErrAttribution marks a command that names two different skills, or an unknown one.
 	ErrAttribution = errors.New("skill attribution failed")
 )

@@ -269,3 +269,55 @@ func TestPlanExplainsProtections(t *testing.T) {
 		}
 	})
 }
+
+// Bad input for the workspace walk and the git configuration: hooks folders that point outside
+// the workspace, at /dev/null, at nothing or through a symlink, gitfiles pointing anywhere, a tree
+// 70 folders deep and names with newlines or invalid UTF-8. Nothing crashes, the run works, and
+// what can be protected is.
+func TestPersistenceBadInput(t *testing.T) {
+	forEachIdentity(t, func(t *testing.T, e *env) {
+		ws := e.workspace
+		e.write(filepath.Join(ws, ".git", "config"), "[core]\n\thooksPath = hooks-link\n[include]\n\tpath = /dev/zero\n[includeIf \"gitdir:**\"]\n\tpath = missing.inc\n", 0o644)
+		if err := os.Symlink(filepath.Join(e.home, ".ssh"), filepath.Join(ws, "hooks-link")); err != nil {
+			t.Fatal(err)
+		}
+		os.Lchown(filepath.Join(ws, "hooks-link"), e.uidOrSelf(), e.id.gid)
+		for i, hp := range []string{"/dev/null", "../../outside", "does/not/exist", "/etc"} {
+			d := filepath.Join(ws, "nested", string(rune('a'+i)))
+			mkdirs(e, filepath.Join(d, ".git", "hooks"), 0o755)
+			e.write(filepath.Join(d, ".git", "config"), "[core]\n\thooksPath = "+hp+"\n", 0o644)
+		}
+		mkdirs(e, filepath.Join(ws, "gf"), 0o755)
+		e.write(filepath.Join(ws, "gf", ".git"), "gitdir: /etc\n", 0o644)
+		mkdirs(e, filepath.Join(ws, "gf2"), 0o755)
+		e.write(filepath.Join(ws, "gf2", ".git"), "not a gitfile\n", 0o644)
+		deep := ws
+		for i := 0; i < 70; i++ {
+			deep = filepath.Join(deep, "d")
+		}
+		mkdirs(e, filepath.Join(deep, "r", ".git"), 0o755)
+		odd := filepath.Join(ws, "new\nline", "bad\xffname")
+		mkdirs(e, filepath.Join(odd, ".git", "hooks"), 0o755)
+		e.write(filepath.Join(odd, ".git", "hooks", "pre-commit"), "#!/bin/sh\n", 0o755)
+
+		p := e.run("plan", "--json", "--", "true")
+		if p.code != 0 {
+			t.Fatalf("plan failed on bad input:\n%s", p)
+		}
+		if !strings.Contains(p.stdout, "not checked") || !strings.Contains(p.stdout, "deeper than 64") {
+			t.Errorf("plan does not say the deep tree was not checked")
+		}
+		r := e.run("-c", `echo x >> "$(printf 'new\nline/bad\377name/.git/hooks/pre-commit')"; echo evil > nested/b/.git/hooks/post-checkout; echo ok > nested/file; ls hooks-link/ 2>&1 | head -1`)
+		e.noCanary(r)
+		if b, _ := os.ReadFile(filepath.Join(odd, ".git", "hooks", "pre-commit")); string(b) != "#!/bin/sh\n" {
+			t.Errorf("the hook of a repository with an odd name changed: %q\n%s", b, r)
+		}
+		if _, err := os.Lstat(filepath.Join(ws, "nested", "b", ".git", "hooks", "post-checkout")); err == nil {
+			t.Errorf("a hook was planted in a nested repository whose hooksPath points outside\n%s", r)
+		}
+		if b, err := os.ReadFile(filepath.Join(ws, "nested", "file")); err != nil || string(b) != "ok\n" {
+			t.Errorf("an ordinary write next to the odd repositories failed: %v\n%s", err, r)
+		}
+		e.assertNoState()
+	})
+}

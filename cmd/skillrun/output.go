@@ -60,6 +60,8 @@ func classify(err error) (int, []string) {
 		return exitRefused, []string{"name the skill explicitly: skillrun --skill NAME -- CMD"}
 	case errors.Is(err, policy.ErrWorkspace):
 		return exitFailed, []string{"run from inside your project, or name it: skillrun --workspace DIR -- CMD"}
+	case errors.Is(err, policy.ErrUnprotectable):
+		return exitFailed, []string{"rename it to a name in UTF-8 (or remove it), then run again: mv -- PATH NEWNAME"}
 	case errors.Is(err, policy.ErrCwd):
 		return exitFailed, []string{"cd into the workspace first, or name the directory you are in: skillrun --workspace \"$PWD\" -- CMD"}
 	case errors.Is(err, sandbox.ErrLinkedGrant):
