@@ -28,8 +28,11 @@ type Request struct {
 	Home      string // the caller's home directory
 	User      User
 	Environ   []string // the caller's environment, KEY=VALUE
-	Profile   string   // "" means DefaultProfile
-	Timeout   time.Duration
+	Profile   string   // "" means DefaultProfile; a toolchain (go) means the default view plus it
+	// Toolchains are built-in toolchain profiles added to an agent command's view (--profile go
+	// --profile node); see toolchain.go.
+	Toolchains []string
+	Timeout    time.Duration
 	// ConfigDir and StateDir are skillrun's own XDG bases ($XDG_CONFIG_HOME, $XDG_STATE_HOME): the
 	// floor keeps skillrun's files out of every sandbox.
 	ConfigDir string
@@ -210,7 +213,7 @@ func (r *Request) check() error {
 				return fmt.Errorf("%w: skill folder %q is not a clean absolute path", ErrRequest, p)
 			}
 		}
-		if r.Profile != "" {
+		if r.Profile != "" || len(r.Toolchains) > 0 {
 			return fmt.Errorf("%w: --profile applies to agent commands; skill %s gets its capabilities from its manifest and your policy", ErrRequest, s.Name)
 		}
 	}
@@ -296,19 +299,13 @@ func policyRef(p *DevPolicy, keys ...any) docRef {
 // agent compiles an agent command: its profile plus the policy's agent grants and unsafe lines.
 func (m *merge) agent() error {
 	r, pol := m.r, m.r.Policy
-	name := r.Profile
-	if name == "" && pol != nil {
-		name = pol.DefaultProfile
+	name, toolchains, err := agentProfiles(r) // toolchain.go
+	if err != nil {
+		return err
 	}
-	if name == "" && fromClaudeCode(r.Environ) {
-		name = ClaudeCodeProfile // recognised without configuration: the prefix allows no flags
-	}
-	if name == "" {
-		name = DefaultProfile
-	}
-	m.plan.Profile = name
+	m.plan.Profile, m.plan.Toolchains = name, toolchains
 	rs := &rules{set: map[string]setRule{}}
-	if err := m.addProfiles(rs, []string{name}, true); err != nil {
+	if err := m.addProfiles(rs, append([]string{name}, toolchains...), true); err != nil {
 		return err
 	}
 	if f := ClaudeCwdFile(r); f != "" && name == ClaudeCodeProfile {
@@ -330,10 +327,10 @@ func (m *merge) agent() error {
 			origin: "profile claude-code (CLAUDE_CONFIG_DIR's shell snapshots)"})
 	}
 	if pol != nil {
-		if err := m.refuseFloorGrant(&pol.Agent, policyRef(pol, "agent")); err != nil {
+		if err := m.refuseFloorGrant(&pol.Agent.Capabilities, policyRef(pol, "agent")); err != nil {
 			return err
 		}
-		if err := rs.add(&pol.Agent, m.vars, policyRef(pol, "agent"), false); err != nil {
+		if err := rs.add(&pol.Agent.Capabilities, m.vars, policyRef(pol, "agent"), false); err != nil {
 			return err
 		}
 		m.limits = append(m.limits, limitSource{pol.Agent.Limits, policyRef(pol, "agent").origin("limits")})

@@ -34,8 +34,9 @@ type DevPolicy struct {
 	Degraded string `yaml:"degraded"`
 	// Deny applies to every command, agent or skill; it wins over every grant.
 	Deny Capabilities `yaml:"deny"`
-	// Agent grants agent commands (those attributed to no skill) more than their profile.
-	Agent Capabilities `yaml:"agent"`
+	// Agent grants agent commands (those attributed to no skill) more than their profile, and
+	// adds toolchain profiles to every one (agent: {extends: [go]}).
+	Agent AgentPolicy `yaml:"agent"`
 	// Unsafe lifts lines of the floor for agent commands; every run that uses one says so.
 	Unsafe Capabilities            `yaml:"unsafe"`
 	Skills map[string]*SkillPolicy `yaml:"skills"`
@@ -46,6 +47,13 @@ type DevPolicy struct {
 	// Audit configures the audit log every run and refusal is recorded in.
 	Audit AuditPolicy `yaml:"audit"`
 	src   *source
+}
+
+// AgentPolicy is the policy's word on agent commands: capabilities beyond the profile, and the
+// built-in toolchain profiles (go, node, ...) every agent command gets beside its view.
+type AgentPolicy struct {
+	Extends      []string `yaml:"extends"`
+	Capabilities `yaml:",inline"`
 }
 
 // AuditPolicy configures the audit log ($XDG_STATE_HOME/skillrun/audit.jsonl).
@@ -121,10 +129,13 @@ func ParsePolicy(file string, data []byte) (*DevPolicy, error) {
 	for _, part := range []struct {
 		key  string
 		caps *Capabilities
-	}{{"deny", &p.Deny}, {"agent", &p.Agent}, {"unsafe", &p.Unsafe}} {
+	}{{"deny", &p.Deny}, {"agent", &p.Agent.Capabilities}, {"unsafe", &p.Unsafe}} {
 		if err := part.caps.validate(p.src, part.key); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkAgentExtends(&p); err != nil { // toolchain.go
+		return nil, err
 	}
 	if err := p.Deny.onlyFilesystemNetworkEnv(p.src, "deny"); err != nil {
 		return nil, err

@@ -26,13 +26,16 @@ const (
 // Plan is everything the sandbox needs to run one command, as plain data. Paths are absolute and
 // clean; the sandbox shows each host path at the same path inside.
 type Plan struct {
-	Version   int     `json:"version"`
-	Profile   string  `json:"profile"`
-	Command   Command `json:"command"`
-	Cwd       string  `json:"cwd"`
-	Workspace string  `json:"workspace"`
-	Home      string  `json:"home"`
-	User      User    `json:"user"`
+	Version int    `json:"version"`
+	Profile string `json:"profile"`
+	// Toolchains are the toolchain profiles an agent command gets beside its view (--profile go,
+	// the policy's agent.extends).
+	Toolchains []string `json:"toolchains,omitempty"`
+	Command    Command  `json:"command"`
+	Cwd        string   `json:"cwd"`
+	Workspace  string   `json:"workspace"`
+	Home       string   `json:"home"`
+	User       User     `json:"user"`
 	// Mounts are applied in order; a parent always comes before the paths below it.
 	Mounts []Mount `json:"mounts"`
 	// Protect lists paths that stay read-only although a writable mount covers them; the sandbox

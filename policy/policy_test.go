@@ -40,7 +40,7 @@ func compile(t *testing.T, r Request) *Plan {
 }
 
 func TestGoldenPlans(t *testing.T) {
-	for _, profile := range []string{"agent", "untrusted"} {
+	for _, profile := range []string{"agent", "untrusted", "go"} {
 		r := request()
 		r.Profile = profile
 		got, err := json.MarshalIndent(compile(t, r), "", "  ")

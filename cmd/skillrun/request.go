@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -47,7 +48,20 @@ func buildRequest(c *cli.Context, hashNow bool) (policy.Request, error) {
 		return r, err
 	}
 	r.Environ = os.Environ()
-	r.Profile = c.String("profile")
+	// --profile go --profile node, or --profile go,node: one view and toolchains beside it,
+	// which policy.Compile tells apart.
+	for _, v := range c.StringSlice("profile") {
+		for _, n := range strings.Split(v, ",") {
+			if n = strings.TrimSpace(n); n == "" {
+				continue
+			}
+			if r.Profile == "" {
+				r.Profile = n
+			} else {
+				r.Toolchains = append(r.Toolchains, n)
+			}
+		}
+	}
 	r.Timeout = c.Duration("timeout")
 	if r.Timeout < 0 {
 		return r, withHints(exitFailed, fmt.Errorf("--timeout %s is negative", r.Timeout), "give a positive duration, e.g. --timeout 2m")
