@@ -662,9 +662,12 @@ func readGuardFD(fd int) ([]guardTarget, error) {
 }
 
 // sweepInStage undoes, from inside the sandbox, what the command made at missing protected
-// paths, then empties the run's list (fd, its lock file). The stage sees the writable roots at
-// their host paths, read-write, but not the state root: it removes instead of keeping.
-func sweepInStage(targets []guardTarget, fd int) {
+// paths, then, when done is set (no process of the command is left), empties the run's list (fd,
+// its lock file). The stage sees the writable roots at their host paths, read-write, but not the
+// state root: it removes instead of keeping.
+func sweepInStage(targets []guardTarget, fd int, done bool) {
 	(&walker{targets: targets, u: newUndoer("")}).sweep()
-	_ = unix.Ftruncate(fd, 0)
+	if done {
+		_ = unix.Ftruncate(fd, 0)
+	}
 }

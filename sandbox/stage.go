@@ -74,9 +74,16 @@ func watchLifeline(fd int, guard []guardTarget, guardFD int) {
 }
 
 // stageDeathSignal is the stage's parent-death signal: a second line beside the lifeline. It is
-// caught rather than SIGKILL, so the stage can still sweep; a command that sends it to PID 1 only
-// ends its own run.
+// caught rather than SIGKILL, so the stage can still sweep, and acted on only when the lifeline is
+// broken too: a command that sends it to PID 1 changes nothing.
 const stageDeathSignal = unix.SIGPWR
+
+// lifelineBroken says the host's end of the lifeline is closed.
+func lifelineBroken(fd int) bool {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	return err == nil && n > 0 && fds[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0
+}
 
 // exiting is held by whoever ends the stage: the command's end must not exit the stage while it
 // sweeps after skillrun died.
@@ -87,8 +94,10 @@ var exiting sync.Mutex
 // until the next run), then the stage exits. It never returns.
 func orphaned(guard []guardTarget, guardFD int) {
 	exiting.Lock()
-	for range 100 {
+	gone := false
+	for range 2000 { // a process in an uninterruptible sleep dies when it wakes
 		if unix.Kill(-1, unix.SIGKILL) == unix.ESRCH {
+			gone = true
 			break
 		}
 		for {
@@ -104,7 +113,8 @@ func orphaned(guard []guardTarget, guardFD int) {
 		time.Sleep(time.Millisecond)
 	}
 	if len(guard) > 0 {
-		sweepInStage(guard, guardFD)
+		// With a process left that could still create, the list stays for the next run.
+		sweepInStage(guard, guardFD, gone)
 	}
 	os.Exit(exitSetup)
 }
@@ -156,8 +166,11 @@ func StageMain(args []string) {
 	}
 	go watchLifeline(lifelineFD, guard, spec.GuardFD)
 	go func() {
-		<-died
-		orphaned(guard, spec.GuardFD)
+		for range died {
+			if lifelineBroken(lifelineFD) {
+				orphaned(guard, spec.GuardFD)
+			}
+		}
 	}()
 	signals := make(chan os.Signal, 32)
 	signal.Notify(signals, append([]os.Signal{unix.SIGCHLD}, forwarded...)...)

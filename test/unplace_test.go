@@ -311,3 +311,14 @@ func notUndone(r result, dir, home string, ok []string) []string {
 	}
 	return out
 }
+
+// TestStageIgnoresDeathSignalFromInside: the stage catches its parent-death signal to sweep when
+// skillrun dies; the command sending it to PID 1 must not end the run (nor sweep anything).
+func TestStageIgnoresDeathSignalFromInside(t *testing.T) {
+	forEachIdentity(t, func(t *testing.T, e *env) {
+		r := e.run("-c", "kill -PWR 1 2>/dev/null; sleep 0.2; echo still here")
+		if r.code != 0 || r.stdout != "still here\n" {
+			t.Errorf("SIGPWR to PID 1 from inside ended the run:\n%s", r)
+		}
+	})
+}
