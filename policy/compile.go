@@ -310,20 +310,20 @@ func (m *merge) agent() error {
 	}
 	if f := ClaudeCwdFile(r); f != "" && name == ClaudeCodeProfile {
 		// The one file of the host's /tmp the command may write: the sandbox's /tmp is private.
-		rs.paths = append(rs.paths, pathRule{path: f, read: true, write: true, builtin: true,
+		rs.paths = append(rs.paths, pathRule{path: f, read: true, write: true, builtin: true, profile: true,
 			origin: "profile claude-code (the cwd file of Claude Code's command wrapper)"})
 	}
 	if writesWorkspace(rs, r.Workspace) {
 		// A workspace whose .git names a folder elsewhere (a linked worktree, a separate git
 		// folder): git in it needs that folder; its control files stay protected (gitControl).
 		for _, g := range r.GitDirs {
-			rs.paths = append(rs.paths, pathRule{path: g, read: true, write: true, builtin: true,
+			rs.paths = append(rs.paths, pathRule{path: g, read: true, write: true, builtin: true, profile: true,
 				origin: "git folder of the workspace (its .git names it)"})
 		}
 	}
 	if d := envValue(r.Environ, "CLAUDE_CONFIG_DIR"); name == ClaudeCodeProfile && path.IsAbs(d) {
 		// Claude Code keeps its shell snapshots under its config folder when it is moved.
-		rs.paths = append(rs.paths, pathRule{path: path.Join(path.Clean(d), "shell-snapshots"), read: true, builtin: true,
+		rs.paths = append(rs.paths, pathRule{path: path.Join(path.Clean(d), "shell-snapshots"), read: true, builtin: true, profile: true,
 			origin: "profile claude-code (CLAUDE_CONFIG_DIR's shell snapshots)"})
 	}
 	if pol != nil {
@@ -553,7 +553,7 @@ func (m *merge) finish() error {
 	}
 	m.applyFloor(neverRead, append(append(pathsOf(m.floor.NeverWrite, m.vars), plantable(neverRead, m.r.Workspace)...), m.r.extraNeverWrite()...))
 	m.applyPersist()
-	plan.markCreate() // grants.go
+	plan.markCreate(m.vars["CACHE"]) // grants.go
 	for _, h := range rs.hosts {
 		plan.Network.Allow = appendUnique(plan.Network.Allow, h.pattern.String())
 		m.why = append(m.why, Decision{Kind: "host", Subject: h.pattern.String(), Decision: "granted", Origin: h.origin})

@@ -55,3 +55,25 @@ func findMount(p *Plan, path string) *Mount {
 	}
 	return nil
 }
+
+// TestCreateMissingGrantsSkill: in a skill's plan, its output folder in the workspace is created,
+// its cache (made by the CLI before every run) is no grant to report, and the workspace it reads
+// is neither.
+func TestCreateMissingGrantsSkill(t *testing.T) {
+	caps := "filesystem:\n  read: [\"${WORKSPACE}\"]\n  write: [\"${WORKSPACE}/out\", \"${CACHE}\"]\n"
+	p := compile(t, skRequestFor(t, skSpec{manifest: skManifestDoc("python", caps), lock: skLockDoc("python", caps)}))
+	for path, w := range map[string]struct{ create, grant bool }{
+		"/home/u/proj/out":                  {true, true},
+		"/home/u/.cache/skillrun/" + skName: {false, false},
+		"/home/u/proj":                      {false, true},
+	} {
+		m := findMount(p, path)
+		if m == nil {
+			t.Errorf("%s: no mount", path)
+			continue
+		}
+		if m.Create != w.create || m.Grant != w.grant {
+			t.Errorf("%s: create %v grant %v, want create %v grant %v", path, m.Create, m.Grant, w.create, w.grant)
+		}
+	}
+}

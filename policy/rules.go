@@ -16,7 +16,7 @@ type pathRule struct {
 	read, write, exec bool
 	origin            string
 	builtin           bool // from a built-in profile: may open what an integration needs
-	profile           bool // asked for by a built-in profile (kept through intersect, unlike builtin)
+	profile           bool // from a built-in profile or skillrun itself, not a grant (kept through intersect, unlike builtin)
 	unsafe            bool // from an unsafe: section: lifts the floor
 	workspace         bool // the workspace itself: always exists
 }
@@ -245,7 +245,7 @@ func (rs *rules) subtract(deny *rules) (s subtraction) {
 		case d.write && r.write:
 			s.protBelow = append(s.protBelow, denyPath{d.path, d.origin})
 		case d.exec && r.exec:
-			out = append(out, pathRule{path: d.path, read: r.read, write: r.write, origin: d.origin})
+			out = append(out, pathRule{path: d.path, read: r.read, write: r.write, origin: d.origin, profile: true})
 		}
 	}
 	rs.paths = out

@@ -51,8 +51,7 @@ func grantFolders(plan *policy.Plan, create bool) ([]GrantNote, error) {
 		}
 		if !m.Create {
 			if _, err := os.Lstat(m.Path); errors.Is(err, os.ErrNotExist) && m.Optional {
-				notes = append(notes, GrantNote{Path: m.Path, Origin: m.Origin,
-					Skipped: "it does not exist, and skillrun creates missing folders only inside the workspace"})
+				notes = append(notes, GrantNote{Path: m.Path, Origin: m.Origin, Skipped: skipReason(plan, m)})
 			}
 			continue
 		}
@@ -67,6 +66,18 @@ func grantFolders(plan *policy.Plan, create bool) ([]GrantNote, error) {
 	}
 	undo.forget()
 	return notes, nil
+}
+
+// skipReason says why a missing grant is not created.
+func skipReason(plan *policy.Plan, m policy.Mount) string {
+	switch {
+	case !strings.HasPrefix(m.Path, plan.Workspace+"/"):
+		return "it does not exist, and skillrun creates missing folders only inside the workspace"
+	case m.Access != policy.ReadWrite:
+		return "it does not exist, and only writable grants are created"
+	default:
+		return "it does not exist, and the floor keeps it from being created"
+	}
 }
 
 // undoList removes the folders one call made, newest first, each by its parent's descriptor

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/skillrun/skillrun/policy"
@@ -74,5 +75,28 @@ func TestGrantFolders(t *testing.T) {
 	notes, err := PrepareGrants(plan)
 	if err != nil || len(notes) != 1 || notes[0].Created || notes[0].Skipped == "" {
 		t.Errorf("outside: %+v, %v", notes, err)
+	}
+}
+
+func TestGrantSkipReasons(t *testing.T) {
+	ws := t.TempDir()
+	plan := &policy.Plan{Workspace: ws, Mounts: []policy.Mount{
+		{Path: "/nonexistent/skillrun-test/x", Access: policy.ReadWrite, Optional: true, Grant: true},
+		{Path: filepath.Join(ws, "docs"), Access: policy.ReadOnly, Optional: true, Grant: true},
+		{Path: filepath.Join(ws, ".claude", "commands"), Access: policy.ReadWrite, Optional: true, Grant: true},
+		{Path: filepath.Join(ws, "lib"), Access: policy.ReadOnly, Optional: true}, // a profile's: not reported
+	}}
+	notes, err := CheckGrants(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"only inside the workspace", "only writable grants are created", "the floor keeps it from being created"}
+	if len(notes) != len(want) {
+		t.Fatalf("notes %+v", notes)
+	}
+	for i, n := range notes {
+		if n.Created || !strings.Contains(n.Skipped, want[i]) {
+			t.Errorf("%s: %q, want %q", n.Path, n.Skipped, want[i])
+		}
 	}
 }

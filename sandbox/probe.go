@@ -110,7 +110,7 @@ func landlockCovers(abi int) string {
 		s += ", truncation"
 	}
 	if abi >= 4 {
-		s += ", TCP bind and connect"
+		s += ", TCP bind and connect (degraded mode; in its own network namespace a command keeps its loopback)"
 	}
 	if abi >= 5 {
 		s += ", device ioctls"

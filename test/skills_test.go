@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -301,6 +302,11 @@ func TestProfilesCommand(t *testing.T) {
 	for _, want := range []string{"agent", "untrusted", "python", "node", "go", "rust", "git", "github", "claude-code"} {
 		if !strings.Contains(r.stdout, want+" ") {
 			t.Errorf("profiles lacks %s:\n%s", want, r)
+		}
+	}
+	for _, re := range []string{`(?m)^agent\s+view\s`, `(?m)^untrusted\s+view\s`, `(?m)^go\s+toolchain\s`, `(?m)^github\s+toolchain\s`} {
+		if !regexp.MustCompile(re).MatchString(r.stdout) {
+			t.Errorf("profiles does not say which profiles are views and which toolchains (%s):\n%s", re, r)
 		}
 	}
 	if r := e.run("profiles", "show", "rust"); r.code != 0 || !strings.Contains(r.stdout, "name: rust") {

@@ -35,9 +35,20 @@ func profilesAction(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\n", n, p.Description)
+		// A view shows the workspace and serves alone; a toolchain is added to one (--profile go).
+		kind := "toolchain"
+		if v, err := policy.IsView(n); err != nil {
+			return err
+		} else if v {
+			kind = "view"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", n, kind, p.Description)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\nAn agent command runs with one view plus any toolchains: skillrun --profile go -- go test ./...")
+	return nil
 }
 
 func profilesShowAction(c *cli.Context) error {

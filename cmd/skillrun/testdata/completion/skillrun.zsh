@@ -97,8 +97,8 @@ learn:run a skill'\''s command in the learning view and propose the smallest man
 	flagdesc+=('skillrun' '-c:run `STRING` with bash -c (sh if there is no bash)
 --skill:attribute the command to skill `NAME`
 --skill-dir:attribute the command to the skill in `DIR`
---profile:run with built-in profile `NAME` (default: agent)
--p:run with built-in profile `NAME` (default: agent)
+--profile:run with built-in profile `NAME` (default: agent); a toolchain (go, node, python, rust, git, github) is added to the agent'\''s view; repeat it or give a comma list
+-p:run with built-in profile `NAME` (default: agent); a toolchain (go, node, python, rust, git, github) is added to the agent'\''s view; repeat it or give a comma list
 --workspace:the read-write workspace `DIR` (default: the git root containing the cwd, else the cwd)
 -w:the read-write workspace `DIR` (default: the git root containing the cwd, else the cwd)
 --policy:developer policy `FILE` (default: $XDG_CONFIG_HOME/skillrun/policy.yaml)
@@ -109,8 +109,8 @@ learn:run a skill'\''s command in the learning view and propose the smallest man
 	flagdesc+=('skillrun plan' '-c:run `STRING` with bash -c (sh if there is no bash)
 --skill:attribute the command to skill `NAME`
 --skill-dir:attribute the command to the skill in `DIR`
---profile:run with built-in profile `NAME` (default: agent)
--p:run with built-in profile `NAME` (default: agent)
+--profile:run with built-in profile `NAME` (default: agent); a toolchain (go, node, python, rust, git, github) is added to the agent'\''s view; repeat it or give a comma list
+-p:run with built-in profile `NAME` (default: agent); a toolchain (go, node, python, rust, git, github) is added to the agent'\''s view; repeat it or give a comma list
 --workspace:the read-write workspace `DIR` (default: the git root containing the cwd, else the cwd)
 -w:the read-write workspace `DIR` (default: the git root containing the cwd, else the cwd)
 --policy:developer policy `FILE` (default: $XDG_CONFIG_HOME/skillrun/policy.yaml)
