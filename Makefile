@@ -20,7 +20,7 @@ FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 STATICCHECK := bin/tools/staticcheck
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build install uninstall demo test test-user test-tools test-agents bench lint deps clean help
+.PHONY: build install uninstall demo test test-user test-tools test-shells test-agents bench lint deps clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -83,7 +83,13 @@ lint: deps $(STATICCHECK) ## go vet, gofmt, staticcheck, and no build or oversiz
 	@test -z "$$(gofmt -l cmd sandbox policy profiles test examples)" || { gofmt -l cmd sandbox policy profiles test examples; echo "gofmt needed"; exit 1; }
 	$(STATICCHECK) -tags '$(TAGS)' ./...
 
-test: build test-user test-tools lint ## lint, unit tests (race) and end-to-end tests, as root and as $(TEST_USER)
+test-shells: # zsh and fish, for the completion tests (bash is there already)
+	@command -v zsh >/dev/null && command -v fish >/dev/null || { echo "skillrun: installing Debian's zsh and fish (for the shell completion tests)"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zsh fish >/dev/null; } \
+			|| echo "skillrun: could not install zsh and fish: their completion tests will be skipped"; }
+
+test: build test-user test-tools test-shells lint ## lint, unit tests (race) and end-to-end tests, as root and as $(TEST_USER)
 	$(GO) test -race -count=1 ./policy/... ./profiles/...
 	$(GO) test -tags '$(TAGS)' -count=1 ./cmd/... ./sandbox/...
 	SKILLRUN_BIN=$(abspath $(BIN)) SKILLRUN_TEST_USER=$(TEST_USER) $(GO) test -tags '$(TAGS)' -count=1 -timeout 20m ./test/...
