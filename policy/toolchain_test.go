@@ -32,7 +32,7 @@ func TestToolchainProfiles(t *testing.T) {
 		{name: "default profile a toolchain", policy: "version: 1\ndefault_profile: rust\n", view: "agent", want: []string{"rust"}},
 		{name: "default profile a view", policy: "version: 1\ndefault_profile: untrusted\nagent: {extends: [go]}\n", view: "untrusted", want: []string{"go"}},
 		{name: "two views", profile: "agent", toolchains: []string{"untrusted"}, errIs: ErrRequest,
-			errHas: "profiles agent and untrusted are both whole views (they show the workspace); name one view (agent, claude-code, untrusted) and any toolchains beside it (base, git, github, go, node, python, rust)"},
+			errHas: "profiles agent and untrusted are both whole views (they show the workspace); name one view (agent, claude-code, learn, untrusted) and any toolchains beside it (base, git, github, go, node, python, rust)"},
 		{name: "unknown", profile: "go", toolchains: []string{"cobol"}, errHas: `unknown profile "cobol"`},
 	}
 	for _, c := range cases {

@@ -56,6 +56,9 @@ type Result struct {
 	// Blocked are the objects the command created at missing protected paths, each undone; a
 	// run that follows one that was killed also reports what it undid for that one.
 	Blocked []BlockedCreation
+	// BlockedWrites are the changes the command asked for below protected paths that existed,
+	// which their read-only binds refused (EROFS).
+	BlockedWrites []BlockedWrite
 }
 
 func init() {
@@ -90,7 +93,15 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	filter := compileFilter(seccomp.Options{Network: plan.Confine.Seccomp == policy.SeccompInet, Notify: notifying, Record: opt.Record != nil})
+	// protectwrites.go: a normal run records the calls that change the file system, to report the
+	// ones its read-only protected paths refused.
+	var writes *writeWatch
+	if record == nil && notifying && len(plan.Protect) > 0 {
+		writes = newWriteWatch(plan)
+		record = writes.rec
+	}
+	filter := compileFilter(seccomp.Options{Network: plan.Confine.Seccomp == policy.SeccompInet, Notify: notifying,
+		Record: opt.Record != nil, RecordWrites: writes != nil})
 	if opt.StateRoot == "" {
 		opt.StateRoot = StateRoot()
 	}
@@ -295,6 +306,9 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	res.Blocked = st.stale
 	if guard != nil {
 		res.Blocked = append(res.Blocked, guard.finish()...)
+	}
+	if writes != nil {
+		res.BlockedWrites = writes.finish()
 	}
 	return res, nil
 }

@@ -233,6 +233,39 @@ func reportBlockedCreations(w io.Writer, plan *policy.Plan, req policy.Request, 
 	return out
 }
 
+// reportBlockedWrites prints the changes the command asked for at protected paths that existed
+// (refused by their read-only binds), at most a few lines, each with the line that protects it
+// and what would allow it, and returns them for the audit record.
+func reportBlockedWrites(w io.Writer, plan *policy.Plan, req policy.Request, writes []sandbox.BlockedWrite, quiet bool) []audit.Denial {
+	var out []audit.Denial
+	for i, b := range writes {
+		origin, reason := "floor", "never writable"
+		for _, d := range plan.Why {
+			if d.Kind == "path" && d.Decision == "protected" && d.Subject == b.Entry {
+				origin, reason = d.Origin, d.Reason
+				break
+			}
+		}
+		hint := liftHintFor(req, origin, b.Entry, "write")
+		out = append(out, audit.Denial{Kind: audit.DenialPath, Path: b.Path, Access: b.Access, Count: b.Count,
+			Rule: origin + ": " + reason, Hint: hint})
+		if quiet || i >= maxBlockedLines {
+			continue
+		}
+		times := ""
+		if b.Count > 1 {
+			times = fmt.Sprintf(" %d times", b.Count)
+		}
+		verb := map[string]string{"write": "write to", "create": "creation of", "remove": "removal of"}[b.Access]
+		fmt.Fprintf(w, "skillrun: blocked: %s %s%s (%s: %s; read-only in the sandbox)\n", verb, tildePath(b.Path, req.Home), times, origin, reason)
+		fmt.Fprintf(w, "skillrun: hint: %s\n", hint)
+	}
+	if n := len(writes) - maxBlockedLines; n > 0 && !quiet {
+		fmt.Fprintf(w, "skillrun: blocked: %d more writes to protected paths; see them with: skillrun log --denied\n", n)
+	}
+	return out
+}
+
 // tildePath writes a path below the home as ~/….
 func tildePath(p, home string) string {
 	if home != "" && home != "/" && strings.HasPrefix(p, home+"/") {

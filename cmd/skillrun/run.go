@@ -52,6 +52,7 @@ func runAction(c *cli.Context) (err error) {
 		rec.denials = append(rec.denials, reportMaskedReads(errw, plan, req, res.MaskedReads, c.Bool("quiet"))...)
 		// workspace.go: repositories and agent files the command left where no guard could be.
 		rec.denials = append(rec.denials, reportBlockedCreations(errw, plan, req, res.Blocked, c.Bool("quiet"))...)
+		rec.denials = append(rec.denials, reportBlockedWrites(errw, plan, req, res.BlockedWrites, c.Bool("quiet"))...)
 		rec.denials = append(rec.denials, checkAfter(errw, req, plan, c.Bool("quiet"))...)
 	}
 	rec.res = res

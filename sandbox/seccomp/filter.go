@@ -31,6 +31,10 @@ type Options struct {
 	// Record makes the allowed file and exec syscalls (record.go) notify the supervisor too,
 	// which records them and lets them continue: skillrun learn. It needs Notify.
 	Record bool
+	// RecordWrites makes only the calls that change the file system notify the supervisor
+	// (record.go, writeRecorded), which records them and lets them continue: a normal run
+	// reports the writes its read-only protected paths refused. It needs Notify.
+	RecordWrites bool
 }
 
 // rules returns the table's rules that apply with opt.
@@ -121,6 +125,17 @@ func build(f *libseccomp.ScmpFilter, opt Options) error {
 			if opt.Notify && (isReported(name, r.Action) || opt.Record && isRecorded(name, r)) {
 				action = libseccomp.ActNotify
 			}
+			if opt.Notify && opt.RecordWrites && !opt.Record && r.Action == Allow && len(conds) == 0 {
+				if arg, ok := openFlagsArg[name]; ok {
+					if err := addOpenWriteRules(f, nr, arg); err != nil {
+						return fmt.Errorf("seccomp: rule %s: %v", name, err)
+					}
+					continue
+				}
+				if slices.Contains(writeRecorded, name) {
+					action = libseccomp.ActNotify
+				}
+			}
 			if len(conds) == 0 {
 				err = f.AddRuleExact(nr, action)
 			} else {
@@ -129,6 +144,33 @@ func build(f *libseccomp.ScmpFilter, opt Options) error {
 			if err != nil {
 				return fmt.Errorf("seccomp: rule %s %s%s: %v", name, r.Action, renderConds(r.Conds), err)
 			}
+		}
+	}
+	return nil
+}
+
+// addOpenWriteRules allows an open that only reads, and makes one whose flags ask to write,
+// create or truncate notify the supervisor: a separate rule per flag, since a seccomp comparison
+// tests one masked value, and rules of one action add up.
+func addOpenWriteRules(f *libseccomp.ScmpFilter, nr libseccomp.ScmpSyscall, arg uint) error {
+	var all uint64
+	for _, b := range writeFlags {
+		all |= b
+	}
+	readOnly, err := libseccomp.MakeCondition(arg, libseccomp.CompareMaskedEqual, all, 0)
+	if err != nil {
+		return err
+	}
+	if err := f.AddRuleConditionalExact(nr, libseccomp.ActAllow, []libseccomp.ScmpCondition{readOnly}); err != nil {
+		return err
+	}
+	for _, b := range writeFlags {
+		c, err := libseccomp.MakeCondition(arg, libseccomp.CompareMaskedEqual, b, b)
+		if err != nil {
+			return err
+		}
+		if err := f.AddRuleConditionalExact(nr, libseccomp.ActNotify, []libseccomp.ScmpCondition{c}); err != nil {
+			return err
 		}
 	}
 	return nil

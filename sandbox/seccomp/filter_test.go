@@ -59,3 +59,17 @@ func TestAllowExcept(t *testing.T) {
 		}
 	}
 }
+
+// A normal run's filter builds with the write-watching rules in every mode it runs in.
+func TestBuildRecordWrites(t *testing.T) {
+	for _, opt := range []Options{{Notify: true, RecordWrites: true, Network: true}, {Notify: true, RecordWrites: true}} {
+		f, err := Build(opt)
+		if err != nil {
+			t.Fatalf("%+v: %v", opt, err)
+		}
+		f.Release()
+		if _, err := Program(opt); err != nil {
+			t.Fatalf("%+v: program: %v", opt, err)
+		}
+	}
+}
