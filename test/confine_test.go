@@ -342,8 +342,9 @@ func TestKillNineCleansUp(t *testing.T) {
 		e.write(dotEnv, "TOKEN="+e.canary+"\n", 0o644)
 		marker := fmt.Sprintf("%d.%d", 800+os.Getpid()%99, time.Now().UnixNano()%1000000)
 		// It also keeps making a protected name: whatever is there when skillrun dies, the
-		// stage sweeps it before it exits.
-		cmd := e.command(t.Context(), "-c", "(while :; do echo evil > CLAUDE.md; mkdir -p .claude; sleep 0.005; done) 2>/dev/null & echo ready; sleep "+marker+" & sleep "+marker)
+		// stage sweeps it before it exits. FIFOs, because a stopped skillrun holds the command's
+		// writes, mkdirs and links (they wait for its supervisor), and mknod does not wait.
+		cmd := e.command(t.Context(), "-c", "(while :; do mkfifo CLAUDE.md .claude; sleep 0.005; done) 2>/dev/null & echo ready; sleep "+marker+" & sleep "+marker)
 		out, _ := cmd.StdoutPipe()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

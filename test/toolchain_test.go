@@ -62,7 +62,7 @@ func TestToolchainProfileForAgentCommands(t *testing.T) {
 		// Two whole views, or a view in agent.extends: refused, saying what to do.
 		r = e.run("--profile", "agent", "--profile", "untrusted", "--", "true")
 		if r.code != 125 || !strings.Contains(r.stderr, "profiles agent and untrusted are both whole views") ||
-			!strings.Contains(r.stderr, "name one view (agent, claude-code, untrusted) and any toolchains beside it") {
+			!strings.Contains(r.stderr, "name one view (agent, claude-code, learn, untrusted) and any toolchains beside it") {
 			t.Errorf("two views:\n%s", r)
 		}
 		e.write(pol, "version: 1\nagent:\n  extends: [untrusted]\n", 0o600)

@@ -169,6 +169,8 @@ func TestExistingProtectedUnchanged(t *testing.T) {
 // TestKillNineLeavesNoProtectedName: skillrun killed while its command has made a protected name
 // (its watcher stopped first, so the name is really there): the stage sweeps it before it exits,
 // with no further run; and when the stage is killed too, the next run sweeps and reports it.
+// The names are FIFOs: a stopped skillrun also holds every write, mkdir and link the command
+// makes (they wait for its supervisor, protectwrites.go), while mknod does not wait.
 func TestKillNineLeavesNoProtectedName(t *testing.T) {
 	forEachIdentity(t, func(t *testing.T, e *env) {
 		for _, killStage := range []bool{false, true} {
@@ -176,7 +178,7 @@ func TestKillNineLeavesNoProtectedName(t *testing.T) {
 			os.Remove(filepath.Join(e.workspace, "go"))
 			os.Remove(filepath.Join(e.workspace, "made"))
 			cmd := e.command(t.Context(), "-c", `echo ready; while [ ! -e go ]; do sleep 0.02; done
-mkdir -p .claude && echo evil > .claude/settings.json && echo evil > .envrc && echo made > made
+mkfifo .claude .envrc made
 sleep `+marker)
 			out, _ := cmd.StdoutPipe()
 			if err := cmd.Start(); err != nil {
