@@ -20,6 +20,7 @@ import (
 	"github.com/skillrun/skillrun/policy"
 	"github.com/skillrun/skillrun/sandbox/landlock"
 	"github.com/skillrun/skillrun/sandbox/seccomp"
+	"github.com/skillrun/skillrun/sandbox/trace"
 )
 
 // KillGrace is how long a timed-out command has between SIGTERM and SIGKILL.
@@ -102,6 +103,7 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	}
 	filter := compileFilter(seccomp.Options{Network: plan.Confine.Seccomp == policy.SeccompInet, Notify: notifying,
 		Record: opt.Record != nil, RecordWrites: writes != nil})
+	trace.Mark("sandbox: checks")
 	if opt.StateRoot == "" {
 		opt.StateRoot = StateRoot()
 	}
@@ -117,11 +119,13 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 		return nil, err
 	}
 	defer st.release()
+	trace.Mark("sandbox: state")
 
 	cfg, pins, err := buildConfig(plan, st, exe, rootless)
 	if err != nil {
 		return nil, err
 	}
+	trace.Mark("sandbox: config and masks")
 	// createguard.go: missing protected paths are watched, not held by anything on the host.
 	var guard *createGuard
 	var guardStage *os.File
@@ -143,6 +147,7 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	if masks != nil {
 		defer masks.finish() // on every way out; the reads are taken below once the command ends
 	}
+	trace.Mark("sandbox: guards and watches")
 	ctr, err := libcontainer.Create(st.ctRoot, st.id, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSetup, err)
@@ -192,6 +197,7 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 			guardFD++
 		}
 	}
+	trace.Mark("sandbox: libcontainer create")
 	prog := <-filter
 	if prog.err != nil {
 		return nil, fmt.Errorf("%w: seccomp: %v", ErrSetup, prog.err)
@@ -249,8 +255,10 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
 
+	trace.Mark("sandbox: filter and spec")
 	start := time.Now()
 	err = ctr.Run(proc)
+	trace.Mark("sandbox: libcontainer run")
 	lifeR.Close()
 	for _, f := range proc.ExtraFiles[1:] {
 		f.Close() // the stage holds its own copy; ours would keep the pair open after it ends
@@ -290,6 +298,7 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	supervised := make(chan bool)
 	go func() { supervised <- supervise(proc, plan.Limits.Timeout, sigs, done) }()
 	ps, err := proc.Wait()
+	trace.Mark("sandbox: stage and command")
 	close(done)
 	res.TimedOut = <-supervised
 	res.Duration = time.Since(start)

@@ -12,6 +12,7 @@ import (
 	_ "github.com/opencontainers/runc/libcontainer/nsenter" // namespace setup before the Go runtime
 
 	"github.com/skillrun/skillrun/sandbox"
+	"github.com/skillrun/skillrun/sandbox/trace"
 )
 
 func init() {
@@ -35,5 +36,8 @@ func init() {
 }
 
 func main() {
-	os.Exit(runCLI(multiCall(os.Args), os.Stdin, os.Stdout, os.Stderr)) // multicall.go: skillrun-sh
+	trace.Mark("go start") // since this package's variables were set, early in the runtime's start
+	code := runCLI(multiCall(os.Args), os.Stdin, os.Stdout, os.Stderr) // multicall.go: skillrun-sh
+	trace.Flush()
+	os.Exit(code)
 }

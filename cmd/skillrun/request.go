@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skillrun/skillrun/policy"
+	"github.com/skillrun/skillrun/sandbox/trace"
 )
 
 // buildRequest gathers what policy.Compile needs from the flags, the process and the file system.
@@ -76,9 +77,11 @@ func buildRequest(c *cli.Context, hashNow bool) (policy.Request, error) {
 	if _, err := os.Lstat(filepath.Join(r.Workspace, ".git")); errors.Is(err, os.ErrNotExist) {
 		r.NoGit = true
 	}
+	trace.Mark("request: policy")
 	if err := inspectWorkspace(&r); err != nil {
 		return r, err
 	}
+	trace.Mark("request: workspace walk")
 	roots := policy.SkillRoots(r.Home, r.Workspace, r.Policy)
 	found := policy.Discover(hostFS{}, roots)
 	r.SkillRoots = policy.RootDirs(roots)

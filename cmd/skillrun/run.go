@@ -13,13 +13,16 @@ import (
 
 	"github.com/skillrun/skillrun/policy"
 	"github.com/skillrun/skillrun/sandbox"
+	"github.com/skillrun/skillrun/sandbox/trace"
 )
 
 // runAction is the root command: skillrun [flags] -- CMD [ARGS...] | -c STRING.
 func runAction(c *cli.Context) (err error) {
 	rec := startRecord(c) // audit.go: every run and refusal appends one record
-	defer func() { rec.finish(err) }()
+	defer func() { rec.finish(err); trace.Mark("audit record") }()
+	trace.Mark("cli")
 	req, err := buildRequest(c, false)
+	trace.Mark("request")
 	rec.req = &req
 	if err != nil {
 		return err
@@ -29,6 +32,7 @@ func runAction(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	trace.Mark("plan")
 	in, out, errw := stdio(c)
 	if err := makeSkillCache(req, plan); err != nil {
 		return err
@@ -43,17 +47,21 @@ func runAction(c *cli.Context) (err error) {
 		return err
 	}
 	reportGrants(errw, notes, false, c.Bool("quiet"))
+	trace.Mark("grants")
 	// egress.go: the proxy of a plan with hosts; degraded.go: the run without user namespaces.
 	eg := newEgress(plan, c.Bool("quiet"))
 	res, err := runSandbox(req, plan, sandbox.Options{Stdin: in, Stdout: out, Stderr: errw, Egress: eg.serve})
 	rec.denials = eg.report(errw, req)
+	trace.Mark("sandbox teardown")
 	if res != nil {
 		rec.denials = append(rec.denials, reportSyscalls(errw, res.Denials, c.Bool("quiet"))...)
 		rec.denials = append(rec.denials, reportMaskedReads(errw, plan, req, res.MaskedReads, c.Bool("quiet"))...)
 		// workspace.go: repositories and agent files the command left where no guard could be.
 		rec.denials = append(rec.denials, reportBlockedCreations(errw, plan, req, res.Blocked, c.Bool("quiet"))...)
 		rec.denials = append(rec.denials, reportBlockedWrites(errw, plan, req, res.BlockedWrites, c.Bool("quiet"))...)
+		trace.Mark("reports")
 		rec.denials = append(rec.denials, checkAfter(errw, req, plan, c.Bool("quiet"))...)
+		trace.Mark("workspace after")
 	}
 	rec.res = res
 	if errors.Is(err, sandbox.ErrIntegrity) && req.Skill != nil && req.Skill.Lock != nil {
