@@ -36,7 +36,7 @@ func init() {
 }
 
 func main() {
-	trace.Mark("go start") // since this package's variables were set, early in the runtime's start
+	trace.Mark("go start")                                             // since this package's variables were set, early in the runtime's start
 	code := runCLI(multiCall(os.Args), os.Stdin, os.Stdout, os.Stderr) // multicall.go: skillrun-sh
 	trace.Flush()
 	os.Exit(code)
