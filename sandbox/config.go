@@ -9,8 +9,6 @@ import (
 	"strings"
 
 	"github.com/opencontainers/cgroups"
-	_ "github.com/opencontainers/cgroups/devices" // the cgroup manager can apply device rules only with this
-	devconfig "github.com/opencontainers/cgroups/devices/config"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	"golang.org/x/sys/unix"
@@ -53,13 +51,15 @@ func buildConfig(plan *policy.Plan, st *state, exe string, rootless bool) (*conf
 		Devices:       specconv.AllowedDevices,
 		MaskPaths:     append([]string{}, procMasks...),
 		ReadonlyPaths: append([]string{}, procReadonly...),
+		// No device rules: the devices cgroup would guard device nodes that no sandbox can reach.
+		// Every bind and tmpfs is nodev, /dev holds only the few nodes listed in Devices, and no
+		// capability (CAP_MKNOD) is left to make another (TestEscapeDeviceNodes). The limits that
+		// do need a cgroup are placed by newContainer (cgroup.go).
 		Cgroups: &cgroups.Cgroup{
-			Name:   st.id,
-			Parent: "skillrun",
-			Resources: &cgroups.Resources{
-				Devices: allowedDeviceRules(),
-			},
-			Rootless: rootless,
+			Name:      st.id,
+			Parent:    "skillrun",
+			Resources: &cgroups.Resources{},
+			Rootless:  rootless,
 		},
 		RootlessEUID:    rootless,
 		RootlessCgroups: rootless,
@@ -144,14 +144,6 @@ func buildConfig(plan *policy.Plan, st *state, exe string, rootless bool) (*conf
 	cfg.Mounts = append(cfg.Mounts, masks...)
 	cfg.MaskPaths = append(cfg.MaskPaths, rest...)
 	return cfg, pins, nil
-}
-
-func allowedDeviceRules() []*devconfig.Rule {
-	var rules []*devconfig.Rule
-	for _, d := range specconv.AllowedDevices {
-		rules = append(rules, &d.Rule)
-	}
-	return rules
 }
 
 // noLinkBelowUserRoot refuses a bind whose path passes through a symlink inside the home or the

@@ -148,20 +148,12 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 		defer masks.finish() // on every way out; the reads are taken below once the command ends
 	}
 	trace.Mark("sandbox: guards and watches")
-	ctr, err := libcontainer.Create(st.ctRoot, st.id, cfg)
+	// cgroup.go: the run's cgroups only where its limits need them, made by skillrun on v1.
+	ctr, cg, err := newContainer(st, cfg, sandboxCgroupLimits(plan.Limits, rootless))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSetup, err)
+		return nil, err
 	}
-	defer func() {
-		var dirs []string
-		if st, err := ctr.State(); err == nil {
-			for _, d := range st.CgroupPaths {
-				dirs = append(dirs, d)
-			}
-		}
-		_ = ctr.Destroy()
-		removeCgroupDirs(dirs) // what Destroy could not remove yet (EBUSY on v1)
-	}()
+	defer cg.destroy(ctr)
 
 	// The lifeline: the stage holds the read end and exits when it reads EOF, which happens
 	// the moment this process dies, however it dies. (runc sets the parent-death signal only
@@ -257,7 +249,23 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 
 	trace.Mark("sandbox: filter and spec")
 	start := time.Now()
-	err = ctr.Run(proc)
+	// The init is born in the cgroups of the thread that forks it: this one (cgroup.go).
+	if err = cg.enter(); err == nil {
+		err = ctr.Run(proc)
+	}
+	if lerr := cg.leave(); lerr != nil && err == nil {
+		_ = proc.Signal(unix.SIGKILL)
+		_, _ = proc.Wait()
+		return nil, lerr
+	}
+	if err == nil {
+		pid, _ := proc.Pid()
+		if err := cg.checkBornInside(pid); err != nil {
+			_ = proc.Signal(unix.SIGKILL)
+			_, _ = proc.Wait()
+			return nil, err
+		}
+	}
 	trace.Mark("sandbox: libcontainer run")
 	lifeR.Close()
 	for _, f := range proc.ExtraFiles[1:] {

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -162,6 +163,14 @@ func cleanStale(root string) (undone []BlockedCreation) {
 			}
 			continue
 		}
+		if id, ok := strings.CutSuffix(e.Name(), ".cgroups"); ok {
+			// A run that ended (or died after its lock was removed) with cgroups it could not
+			// remove yet (EBUSY): a record without its lock.
+			if _, err := os.Lstat(filepath.Join(runs, id+".lock")); errors.Is(err, os.ErrNotExist) {
+				removeStaleCgroups(filepath.Join(runs, e.Name()))
+			}
+			continue
+		}
 		id, ok := strings.CutSuffix(e.Name(), ".lock")
 		if !ok {
 			continue
@@ -176,13 +185,16 @@ func cleanStale(root string) (undone []BlockedCreation) {
 		}
 		if c, err := libcontainer.Load(filepath.Join(root, "containers"), id); err == nil {
 			_ = c.Signal(syscall.SIGKILL)
-			// The cgroup can only be removed once its processes are gone.
+			// A cgroup can only be removed once its processes are gone; the sandbox's are once
+			// its init is (it is PID 1 of its namespace).
 			for i := 0; i < 100; i++ {
-				if pids, err := c.Processes(); err != nil || len(pids) == 0 {
+				if s, err := c.Status(); err != nil || s == libcontainer.Stopped {
 					break
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
+			// cgroup_paths: what libcontainer's manager made (cgroup v2). Runs that made their
+			// own cgroups (cgroup.go) name them in their record, below.
 			var cgroupDirs []string
 			if st, err := c.State(); err == nil {
 				for _, d := range st.CgroupPaths {
@@ -192,6 +204,7 @@ func cleanStale(root string) (undone []BlockedCreation) {
 			_ = c.Destroy()
 			removeCgroupDirs(cgroupDirs)
 		}
+		removeStaleCgroups(filepath.Join(runs, id+".cgroups"))
 		os.RemoveAll(filepath.Join(root, "containers", id))
 		undone = append(undone, sweepStale(root, id, f)...)
 		removeRunFiles(runs, id)
@@ -201,10 +214,11 @@ func cleanStale(root string) (undone []BlockedCreation) {
 	return undone
 }
 
-// removeCgroupDirs removes what Destroy left of a killed run's cgroups: a v1 hierarchy (cpuset,
-// measured here) can refuse the rmdir with EBUSY for a moment after its last task exited.
-func removeCgroupDirs(dirs []string) {
-	for i := 0; i < 40 && len(dirs) > 0; i++ {
+// removeCgroupDirs removes cgroups whose processes are gone or going, and reports whether none is
+// left: a v1 hierarchy can refuse the rmdir with EBUSY for a moment after its last task exited.
+func removeCgroupDirs(dirs []string) bool {
+	wait := time.Millisecond
+	for waited := time.Duration(0); len(dirs) > 0; waited += wait {
 		left := dirs[:0]
 		for _, d := range dirs {
 			if err := unix.Rmdir(d); err != nil && err != unix.ENOENT {
@@ -212,10 +226,13 @@ func removeCgroupDirs(dirs []string) {
 			}
 		}
 		dirs = left
-		if len(dirs) > 0 {
-			time.Sleep(25 * time.Millisecond)
+		if len(dirs) == 0 || waited > time.Second {
+			break
 		}
+		time.Sleep(wait)
+		wait = min(2*wait, 50*time.Millisecond)
 	}
+	return len(dirs) == 0
 }
 
 // removeIfUnlocked removes a lock file nobody holds.

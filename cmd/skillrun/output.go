@@ -76,6 +76,9 @@ func classify(err error) (int, []string) {
 			"skillrun holds missing protected paths with fanotify (Linux 5.13 or later, CONFIG_FANOTIFY); if marks ran out, raise them: sudo sysctl -w fs.fanotify.max_user_marks=65536"}
 	case errors.Is(err, sandbox.ErrUserNamespace):
 		return exitFailed, userNamespaceHints("your policy")
+	case errors.Is(err, sandbox.ErrCgroup):
+		return exitFailed, []string{"see what this machine can enforce with: skillrun doctor",
+			"as root, memory and processes limits need the memory and pids cgroup controllers, mounted writable; or drop those limits in your policy (limits: memory, processes) to run without a cgroup"}
 	case errors.Is(err, sandbox.ErrUnsupported):
 		return exitFailed, []string{"see what this machine can enforce with: skillrun doctor",
 			"allow unprivileged user namespaces (e.g. sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0), or run as root"}
