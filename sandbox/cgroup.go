@@ -21,9 +21,10 @@ package sandbox
 // signal. So skillrun makes the run's cgroups itself, only in the hierarchies its limits need,
 // writes the limits, and the locked thread joins them just before Run and goes back to its own
 // cgroups as soon as Run returns: the init, and everything in the sandbox, is born inside, and
-// nothing is ever attached. While the thread is inside it forks nothing else (the Go runtime
-// starts new threads from its template thread when the asking thread is locked), and its user
-// memory is charged to the process's memory cgroup (v1 charges the mm's owner, not the thread).
+// nothing is ever attached. While the thread is inside it forks nothing else but Go's one-time
+// check that pidfds work (a child of os.StartProcess that exits at once); the Go runtime starts
+// new threads from its template thread when the asking thread is locked; and its user memory is
+// charged to the process's memory cgroup (v1 charges the mm's owner, not the thread).
 //
 // libcontainer must then attach nothing, so the container is not made by Create but loaded
 // (libcontainer.Load) from a state whose cgroup_paths is an empty map: Load builds its manager
@@ -39,15 +40,19 @@ package sandbox
 //
 // # cgroup v2
 //
-// Not on the machines this was built on; this route is untested here. A thread cannot join a
+// Not on the machines this was built on: what runs there is tested here only as far as a v2
+// hierarchy without the memory and pids controllers allows (TestCgroupV2Limits: such a run is
+// refused). A thread cannot join a
 // domain cgroup of its own (v2 moves threads only within one threaded subtree, and memory is a
 // domain controller), and the clean v2 answer, clone3 with CLONE_INTO_CGROUP, must be asked for
 // by whoever forks: libcontainer forks the init itself and sets CLONE_INTO_CGROUP only for
 // `runc exec` processes (setnsProcess.prepareCgroupFD); it offers no way to pass a cgroup for
 // the init. An empty-paths manager is no help either: fs2.NewManager computes the default path
 // when given none, and creates and joins it. So on v2 every run keeps libcontainer's own manager,
-// exactly as before this route existed: it creates the cgroup, attaches the init by cgroup.procs
-// and writes the limits, and any failure stops the run (fail closed). What would remove that
+// as before this route existed (less the device rules, see buildConfig): it creates the cgroup,
+// attaches the init by cgroup.procs and writes the limits, and any failure stops the run (fail
+// closed). Plans without limits, and rootless runs where the user's cgroup is delegated, so join
+// a cgroup there too. What would remove that
 // cost: libcontainer accepting a cgroup fd for the init (as it does for exec), or the stage
 // starting the command with clone3(CLONE_INTO_CGROUP) itself.
 

@@ -12,6 +12,10 @@
 // orphans, and exits with the command's status; when it exits, the kernel kills everything left in
 // the PID namespace, and when skillrun dies the parent-death signal takes the stage with it.
 //
+// As root, a plan's memory and process limits hold for the whole sandbox through cgroups that
+// skillrun makes for the run in just the hierarchies they need, and that the sandbox is born in
+// (cgroup.go); without root they are rlimits, and a run joins no cgroup of its own.
+//
 // # State
 //
 // Each run keeps its libcontainer state and a lock under the state root ([StateRoot]). All runs
