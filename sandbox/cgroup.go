@@ -368,7 +368,9 @@ func (c *runCgroups) leave() error {
 }
 
 // checkBornInside fails unless the process pid is in each of the run's cgroups: the limits hold
-// only if libcontainer still forks the init from the thread that called Run.
+// only if libcontainer still forks the init from the thread that called Run. An init that is
+// already exiting cannot be checked (the kernel shows "/" for its v1 cgroups): its command has
+// run, and only the tests can tell (TestRunCgroups).
 func (c *runCgroups) checkBornInside(pid int) error {
 	if len(c.dirs) == 0 {
 		return nil
@@ -378,12 +380,33 @@ func (c *runCgroups) checkBornInside(pid int) error {
 		return fmt.Errorf("%w: reading the sandbox's cgroups: %v", ErrCgroup, err)
 	}
 	for _, d := range c.dirs {
-		if in[d.controller] != d.shown {
+		if in[d.controller] != d.shown && !initExiting(pid) {
 			return fmt.Errorf("%w: the sandbox's init is in the %s cgroup %q, not in the run's %q (was it not forked by the thread that joined? a libcontainer change?)",
 				ErrCgroup, d.controller, in[d.controller], d.shown)
 		}
 	}
 	return nil
+}
+
+// initExiting reports whether the process pid is exiting (PF_EXITING in the flags of /proc/PID/stat)
+// or is gone. pid must be a child not yet waited for, so that it cannot be another process.
+func initExiting(pid int) bool {
+	const pfExiting = 0x4
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	// pid (comm) state ppid pgrp session tty_nr tpgid flags ...; comm may hold anything.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 7 {
+		return false
+	}
+	flags, err := strconv.ParseUint(f[6], 10, 64)
+	return err == nil && flags&pfExiting != 0
 }
 
 // destroy removes the container and the run's cgroups once its processes are gone.

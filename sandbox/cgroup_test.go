@@ -265,3 +265,32 @@ func checkRunCgroups(t *testing.T, limits policy.Limits, want map[string]string)
 func exists(p string) bool {
 	return unix.Access(p, unix.F_OK) == nil
 }
+
+// TestInitExiting: a running child is not exiting; one that exited and was not waited for is
+// (the kernel then shows "/" for its v1 cgroups, so checkBornInside cannot judge it).
+func TestInitExiting(t *testing.T) {
+	running := exec.Command("sleep", "30")
+	done := exec.Command("true")
+	for _, c := range []*exec.Cmd{running, done} {
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func() { running.Process.Kill(); running.Wait(); done.Wait() }()
+	if initExiting(running.Process.Pid) {
+		t.Error("a sleeping child is reported exiting")
+	}
+	// A zombie until waited for.
+	if !waitForCond(5*time.Second, func() bool { return initExiting(done.Process.Pid) }) {
+		t.Error("a child that exited is not reported exiting")
+	}
+}
+
+func waitForCond(d time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return cond()
+}
