@@ -24,7 +24,9 @@ package sandbox
 // nothing is ever attached. While the thread is inside it forks nothing else but Go's one-time
 // check that pidfds work (a child of os.StartProcess that exits at once); the Go runtime starts
 // new threads from its template thread when the asking thread is locked; and its user memory is
-// charged to the process's memory cgroup (v1 charges the mm's owner, not the thread).
+// charged to the process's memory cgroup (v1 charges the mm's owner, not the thread). Until it
+// leaves, the thread counts as one task against pids.max, and what the kernel allocates for it
+// (kernel memory) is charged to the run: both before the command starts, in practice.
 //
 // libcontainer must then attach nothing, so the container is not made by Create but loaded
 // (libcontainer.Load) from a state whose cgroup_paths is an empty map: Load builds its manager
