@@ -130,7 +130,7 @@ func watchMasks(objects []maskObject) (*maskWatch, error) {
 	}
 	// Unprivileged fanotify (Linux 5.13) reports file handles, inode marks only, no pids of
 	// other processes; that is all this needs.
-	fd, err := unix.FanotifyInit(unix.FAN_CLASS_NOTIF|unix.FAN_CLOEXEC|unix.FAN_NONBLOCK|unix.FAN_REPORT_FID,
+	fd, err := fanotifyInit(unix.FAN_CLASS_NOTIF|unix.FAN_CLOEXEC|unix.FAN_NONBLOCK|unix.FAN_REPORT_FID,
 		unix.O_RDONLY|unix.O_CLOEXEC|unix.O_LARGEFILE)
 	if err != nil {
 		return nil, fmt.Errorf("%w: fanotify: %v", errNoWatch, err)
@@ -260,7 +260,7 @@ func (w *maskWatch) finish() []MaskedRead {
 			w.drain() // a read past the deadline reads nothing: take the rest here
 		case <-time.After(2 * time.Second):
 		}
-		w.f.Close()
+		releaseDetached(w.f) // a group with marks waits for a grace period when closed
 	})
 	w.mu.Lock()
 	defer w.mu.Unlock()
