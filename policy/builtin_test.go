@@ -13,7 +13,7 @@ import (
 	"github.com/skillrun/skillrun/profiles"
 )
 
-const regenerate = "profiles/*.yaml changed since policy/builtin_gen.go was generated: regenerate it with `go generate ./policy` (from the repository's top) and commit it"
+const regenerate = "policy/builtin_gen.go is out of date with profiles/*.yaml or with its generator: regenerate it with `go generate ./policy` (from the repository's top) and commit it"
 
 // TestBuiltinGenerated holds builtin_gen.go to the YAML: the values it builds are deeply equal to
 // what parsing profiles/*.yaml gives now (positions included), and its text is what the
