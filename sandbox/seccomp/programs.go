@@ -92,10 +92,26 @@ func Program(opt Options) ([]byte, error) {
 // ErrAction says the kernel lacks an action the filter returns.
 var ErrAction = errors.New("this kernel's seccomp lacks an action the filter needs")
 
-var actionNames = map[uint32]string{
-	unix.SECCOMP_RET_KILL_PROCESS: "kill_process", unix.SECCOMP_RET_KILL_THREAD: "kill_thread",
-	unix.SECCOMP_RET_TRAP: "trap", unix.SECCOMP_RET_ERRNO: "errno", unix.SECCOMP_RET_USER_NOTIF: "user_notif",
-	unix.SECCOMP_RET_TRACE: "trace", unix.SECCOMP_RET_LOG: "log", unix.SECCOMP_RET_ALLOW: "allow",
+func actionName(action uint32) string {
+	switch action {
+	case unix.SECCOMP_RET_KILL_PROCESS:
+		return "kill_process"
+	case unix.SECCOMP_RET_KILL_THREAD:
+		return "kill_thread"
+	case unix.SECCOMP_RET_TRAP:
+		return "trap"
+	case unix.SECCOMP_RET_ERRNO:
+		return "errno"
+	case unix.SECCOMP_RET_USER_NOTIF:
+		return "user_notif"
+	case unix.SECCOMP_RET_TRACE:
+		return "trace"
+	case unix.SECCOMP_RET_LOG:
+		return "log"
+	case unix.SECCOMP_RET_ALLOW:
+		return "allow"
+	}
+	return fmt.Sprintf("%#x", action)
 }
 
 // kernelKnowsActions asks the kernel about every action prog returns, as libseccomp does before
@@ -118,11 +134,7 @@ func kernelKnowsActions(prog []byte) error {
 		asked = append(asked, action)
 		_, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_GET_ACTION_AVAIL, 0, uintptr(unsafe.Pointer(&action)))
 		if errno != 0 {
-			name, ok := actionNames[action]
-			if !ok {
-				name = fmt.Sprintf("%#x", action)
-			}
-			return fmt.Errorf("%w: %s: %v", ErrAction, name, errno)
+			return fmt.Errorf("%w: %s: %v", ErrAction, actionName(action), errno)
 		}
 	}
 	return nil

@@ -5,11 +5,11 @@ package seccomp
 // The seccomp programs libseccomp 2.5.4 compiled from table.go for amd64 (programs.go), one for
 // each valid Options. Regenerate them with: go generate ./sandbox/seccomp
 
-func init() {
-	generated = &generatedTable{goarch: "amd64", arch: "amd64", libseccomp: "2.5.4", program: programAmd64}
-}
+func init() { generated = &programsAmd64Table }
 
-func programAmd64(opt Options) string {
+var programsAmd64Table = generatedTable{goarch: "amd64", arch: "amd64", libseccomp: "2.5.4", program: programsAmd64}
+
+func programsAmd64(opt Options) string {
 	switch opt {
 	case Options{}:
 		return program1
