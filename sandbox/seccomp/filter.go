@@ -190,8 +190,9 @@ func addOpenWriteRules(f *libseccomp.ScmpFilter, nr libseccomp.ScmpSyscall, arg 
 	return nil
 }
 
-// Load builds the filter for opt and installs it on the calling thread; it is inherited across
-// fork and execve. no_new_privs must be set (the sandbox sets it). With opt.Notify it returns the
+// Load builds the filter for opt with libseccomp and installs it on the calling thread; it is
+// inherited across fork and execve. A run uses Program and LoadProgram instead; the tests load
+// both ways and expect the same refusals. no_new_privs must be set (the sandbox sets it). With opt.Notify it returns the
 // listener descriptor (close-on-exec), which the caller hands to the supervisor and closes: a
 // command holding it could answer its own notifications and let a refused call through.
 func Load(opt Options) (notify int, err error) {

@@ -1,6 +1,7 @@
 package seccomp
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"reflect"
@@ -13,18 +14,20 @@ import (
 
 // The filter is compiled at build time. libseccomp's output depends only on the table, the
 // Options, the syscall numbers of the libseccomp and x/sys the binary is built with, and the
-// native architecture libseccomp was compiled for (arch.c picks arch_def_native by #if). It never
-// depends on the running kernel: gen_bpf.c reads the rules and the filter's attributes (default
-// and bad-architecture actions, optimize level, api_tskip), none of which libseccomp sets from a
-// probe. What libseccomp does probe is whether to accept a filter: it refuses an action the
-// kernel lacks (sys_chk_seccomp_action: KILL_PROCESS, USER_NOTIF), and refuses NOTIFY together
-// with TSYNC on kernels without TSYNC_ESRCH (a load flag, which LoadProgram never sets). Program
-// keeps the first refusal (kernelKnowsActions); TestProgramsIndependentOfKernel proves the
-// output does not change when libseccomp believes the kernel lacks every optional feature.
+// native architecture libseccomp was compiled for (arch.c picks arch_def_native by #if). It does
+// not depend on the running kernel: reading libseccomp 2.5.4, gen_bpf.c reads only the rules and
+// the filter's attributes (default and bad-architecture actions, optimize level, api_tskip), none
+// of which it sets from a probe. What libseccomp probes (system.c) decides only whether it
+// accepts a filter: it refuses an action the kernel lacks (sys_chk_seccomp_action: KILL_PROCESS,
+// USER_NOTIF), and NOTIFY together with TSYNC on kernels without TSYNC_ESRCH (a load flag, which
+// LoadProgram never sets). Program keeps the first refusal (kernelKnowsActions);
+// TestProgramsIndependentOfKernel forces each of libseccomp's API levels (every probed feature
+// on or off) and finds the same program wherever libseccomp accepts the filter.
 //
 // So `go generate ./sandbox/seccomp` (internal/genprograms) stores the program of every valid
 // Options in programs_GOARCH.go, and a run takes its program from there: no libseccomp call on
 // the way to the command. TestGeneratedPrograms fails when that file no longer matches Compile.
+// An architecture without the file compiles at run time, as before.
 
 //go:generate go run ./internal/genprograms
 
@@ -118,16 +121,16 @@ func actionName(action uint32) string {
 // it accepts a rule: a kernel older than 4.14 would read SECCOMP_RET_KILL_PROCESS, the action for
 // a foreign architecture, as killing the calling thread only.
 func kernelKnowsActions(prog []byte) error {
-	insns, err := decodeProgram(prog)
-	if err != nil {
-		return err
+	if n := len(prog) / bpfInsnLen; n == 0 || n > maxProgram || len(prog)%bpfInsnLen != 0 {
+		return fmt.Errorf("%w: %d bytes", errProgram, len(prog))
 	}
+	ne := binary.NativeEndian
 	var asked []uint32
-	for _, in := range insns {
-		if in.Code != unix.BPF_RET|unix.BPF_K {
+	for i := 0; i < len(prog); i += bpfInsnLen {
+		if ne.Uint16(prog[i:]) != unix.BPF_RET|unix.BPF_K {
 			continue
 		}
-		action := in.K & unix.SECCOMP_RET_ACTION_FULL
+		action := ne.Uint32(prog[i+4:]) & unix.SECCOMP_RET_ACTION_FULL
 		if slices.Contains(asked, action) {
 			continue
 		}
