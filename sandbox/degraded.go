@@ -22,6 +22,7 @@ import (
 	"github.com/skillrun/skillrun/policy"
 	"github.com/skillrun/skillrun/policy/trust"
 	"github.com/skillrun/skillrun/sandbox/landlock"
+	"github.com/skillrun/skillrun/sandbox/seccomp"
 )
 
 // Degraded mode: where an unprivileged user may not create user namespaces (Ubuntu 24.04's
@@ -120,8 +121,15 @@ func RunDegraded(plan *policy.Plan, opt Options) (*Result, error) {
 			return nil, fmt.Errorf("%w: the state directory %s lies inside %s, which the command may use; point XDG_RUNTIME_DIR elsewhere", ErrState, st.root, r.Path)
 		}
 	}
+	// The filter for the host's namespaces, without notifications (the exec step hands no
+	// listener over in degraded mode) and without inet sockets (Confine.Seccomp below).
+	prog, err := seccomp.Program(seccomp.Options{HostNamespaces: true})
+	if err != nil {
+		return nil, fmt.Errorf("%w: seccomp: %v", ErrSetup, err)
+	}
 	spec := stageSpec{
 		Argv: plan.Command.Argv, Shell: plan.Command.Shell, Cwd: degradedCwd(plan, home, tmp),
+		Seccomp: prog,
 		Confine: policy.Confine{
 			Seccomp:  policy.SeccompDefault, // never AF_INET: no namespace confines the network
 			Landlock: policy.Landlock{MinABI: DegradedMinABI, Paths: rules.Paths, DenyTCP: true},

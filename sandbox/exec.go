@@ -19,6 +19,9 @@ import (
 // process, which confines itself and executes the command.
 const ExecArg = "__exec"
 
+// errNoFilter: the spec reached the exec step without its seccomp program.
+var errNoFilter = errors.New("seccomp: the sandbox spec holds no filter program; refusing to run the command unfiltered")
+
 // ExecMain finds the command, applies the plan's Landlock ruleset and seccomp filter to its own
 // thread, and executes the command on that thread, so the command starts confined and nothing
 // runs between the confinement and the command. It never returns.
@@ -38,7 +41,7 @@ func ExecMain(args []string) {
 	argv, path := resolveCommand(spec)
 	notify := spec.Notify && spec.Degraded == nil
 	confineOrExit(spec, spec.Degraded != nil, notify, notifyExecFD)
-	// Last: building the filter allocates, and a small limit would stop that, not the command.
+	// Last: loading the filter allocates, and a small limit would stop that, not the command.
 	if spec.Degraded != nil {
 		spec.DataLimit = spec.Degraded.dataLimit()
 	}
@@ -77,8 +80,13 @@ func confineOrExit(spec stageSpec, host, notify bool, notifyFD int) {
 // allow Landlock's syscalls to the command). Every descriptor above stderr is already
 // close-on-exec: Landlock does not restrict descriptors opened before it. host says the command
 // shares the host's namespaces (degraded mode): the ruleset names real host paths, and the filter
-// refuses what those namespaces would expose.
+// refuses what those namespaces would expose. The filter is the program the host put in the spec
+// (seccomp.Program, chosen for the plan and the mode): without one the command would run
+// unfiltered, so confine refuses.
 func confine(c policy.Confine, prog []byte, host, notify bool) (int, error) {
+	if len(prog) == 0 {
+		return -1, errNoFilter
+	}
 	apply := landlock.Apply
 	if host {
 		apply = landlock.ApplyReal
@@ -86,13 +94,7 @@ func confine(c policy.Confine, prog []byte, host, notify bool) (int, error) {
 	if _, err := apply(c.Landlock, []int{0, 1, 2}); err != nil {
 		return -1, err
 	}
-	var fd int
-	var err error
-	if len(prog) > 0 {
-		fd, err = seccomp.LoadProgram(prog, notify)
-	} else {
-		fd, err = seccomp.Load(seccomp.Options{Network: c.Seccomp == policy.SeccompInet, HostNamespaces: host, Notify: notify})
-	}
+	fd, err := seccomp.LoadProgram(prog, notify)
 	if err != nil {
 		return -1, fmt.Errorf("seccomp: %w", err)
 	}

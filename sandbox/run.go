@@ -329,13 +329,20 @@ type compiledFilter struct {
 	err error
 }
 
-// compileFilter compiles the seccomp filter in the background.
+// compileFilter finds the seccomp program for opt. Where the binary holds the programs compiled
+// at build time (seccomp.Generated) that is a look-up, done here; on an architecture without
+// them libseccomp compiles the program, in the background while the sandbox starts.
 func compileFilter(opt seccomp.Options) <-chan compiledFilter {
 	c := make(chan compiledFilter, 1)
-	go func() {
+	compile := func() {
 		bpf, err := seccomp.Program(opt)
 		c <- compiledFilter{bpf, err}
-	}()
+	}
+	if seccomp.Generated() {
+		compile()
+	} else {
+		go compile()
+	}
 	return c
 }
 

@@ -50,8 +50,8 @@ type stageSpec struct {
 	DataLimit uint64 `json:"data_limit,omitempty"`
 	// Confine is applied by the exec step, in the command's own process, just before execve.
 	Confine policy.Confine `json:"confine"`
-	// Seccomp, when set, is Confine's filter compiled by the host while the sandbox started
-	// (seccomp.Program); without it the exec step compiles the filter itself.
+	// Seccomp is Confine's filter as the classic BPF program the host chose for the run
+	// (seccomp.Program); the exec step refuses to run a command without it.
 	Seccomp []byte `json:"seccomp,omitempty"`
 	// Degraded, when set, is a run without namespaces (degraded.go): the exec step sets up its
 	// own descriptors, no_new_privs and rlimits before it confines itself.
