@@ -120,7 +120,7 @@ func RunDegraded(plan *policy.Plan, opt Options) (*Result, error) {
 			return nil, fmt.Errorf("%w: the state directory %s lies inside %s, which the command may use; point XDG_RUNTIME_DIR elsewhere", ErrState, st.root, r.Path)
 		}
 	}
-	spec := stageSpec{
+	spec := execSpec{
 		Argv: plan.Command.Argv, Shell: plan.Command.Shell, Cwd: degradedCwd(plan, home, tmp),
 		Confine: policy.Confine{
 			Seccomp:  policy.SeccompDefault, // never AF_INET: no namespace confines the network
@@ -867,7 +867,7 @@ func DegradedMain(args []string) {
 	if len(args) != 1 {
 		stageFail(exitSetup, "degraded: want one argument, got %d", len(args))
 	}
-	var spec stageSpec
+	var spec execSpec
 	if err := json.Unmarshal(specArg(args[0]), &spec); err != nil {
 		stageFail(exitSetup, "degraded: bad spec: %v", err)
 	}

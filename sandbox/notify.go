@@ -14,9 +14,6 @@ import (
 	"github.com/skillrun/skillrun/sandbox/seccomp"
 )
 
-// notifyExecFD is where the exec step finds the socket to the supervisor.
-const notifyExecFD = 3
-
 // Denial is a refusal the sandbox observed: a reported syscall the seccomp filter stopped.
 type Denial struct {
 	Syscall string `json:"syscall"`

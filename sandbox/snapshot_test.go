@@ -38,6 +38,8 @@ func init() {
 		libcontainer.Init()
 	case StageArg:
 		StageMain(os.Args[2:])
+	case SweepArg:
+		SweepMain(os.Args[2:])
 	case ExecArg:
 		ExecMain(os.Args[2:])
 	case CoverArg:
