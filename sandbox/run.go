@@ -208,7 +208,7 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 		return nil, err
 	}
 	proc := &libcontainer.Process{
-		Args:            []string{StagePath, StageArg, spec},
+		Args:            append([]string{StagePath, StageArg}, spec...),
 		Env:             plan.Env,
 		Cwd:             "/",
 		Stdin:           opt.Stdin,
@@ -323,13 +323,13 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 // listening socket: right after the lifeline.
 const proxyFD = 4
 
-// stageSpec computes everything the C stage needs (package stage) and encodes it as its one
-// argument: the Landlock rights for this kernel's ABI, the seccomp program, the descriptors
-// (see the ExtraFiles below) and the pins.
-func stageSpec(plan *policy.Plan, prog []byte, pins []pin, rootless bool, notifyFD, guardFD int) (string, error) {
+// stageSpec computes everything the C stage needs (package stage) and returns its arguments: the
+// Landlock rights for this kernel's ABI, the seccomp program, the descriptors (see the
+// ExtraFiles below) and the pins, then the command's words.
+func stageSpec(plan *policy.Plan, prog []byte, pins []pin, rootless bool, notifyFD, guardFD int) ([]string, error) {
 	ruleset, err := landlock.Compile(plan.Confine.Landlock)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrLandlock, err)
+		return nil, fmt.Errorf("%w: %v", ErrLandlock, err)
 	}
 	spec := stage.Spec{
 		Argv: plan.Command.Argv, Shell: plan.Command.Shell, Cwd: plan.Cwd,
@@ -346,18 +346,18 @@ func stageSpec(plan *policy.Plan, prog []byte, pins []pin, rootless bool, notify
 	if plan.Network.Proxy != "" {
 		addr, err := netip.ParseAddrPort(plan.Network.Proxy)
 		if err != nil {
-			return "", fmt.Errorf("%w: the egress proxy's address: %v", ErrSetup, err)
+			return nil, fmt.Errorf("%w: the egress proxy's address: %v", ErrSetup, err)
 		}
 		spec.ProxyFD, spec.ProxyAddr = proxyFD, addr
 	}
 	for _, p := range pins {
 		spec.Pins = append(spec.Pins, stage.Pin{Path: p.Path, Dev: p.Dev, Ino: p.Ino})
 	}
-	arg, err := spec.Encode()
+	args, err := spec.Args()
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrSetup, err)
+		return nil, fmt.Errorf("%w: %v", ErrSetup, err)
 	}
-	return arg, nil
+	return args, nil
 }
 
 var noNewPrivs = true

@@ -1,8 +1,8 @@
 // Package stage is the sandbox's PID 1 and the command's last step before execve, written in C
 // and run by a constructor before the Go runtime starts, as runc's nsenter runs before its init.
 //
-// libcontainer's init pivots into the sandbox and executes this binary as `skillrun __stage
-// SPEC`. The constructor (stage.c) sees argv[1] and never returns to Go: it marks every inherited
+// libcontainer's init pivots into the sandbox and executes this binary as `skillrun __stage SPEC
+// WORDS...`, the command's words after the spec. The constructor (stage.c) sees argv[1] and never returns to Go: it marks every inherited
 // descriptor close-on-exec, watches the host through a lifeline pipe, checks the pinned mounts,
 // hands the egress proxy's listening socket to the host, then forks the command's process, which
 // starts a new session, (rootless) enters a nested user namespace that maps the caller back,
@@ -12,13 +12,13 @@
 // sandbox's resident memory small.
 //
 // The host computes everything the stage needs: the Landlock rights for this kernel's ABI
-// ([landlock.Compile]), the seccomp program, the descriptors and the pins. [Spec.Encode] writes
+// ([landlock.Compile]), the seccomp program, the descriptors and the pins. [Spec.Args] writes
 // them in a format made for C to read simply and safely (spec.h): fixed fields in a fixed order,
 // integers of 8 bytes, strings with their length in front and a NUL behind, nothing optional.
 // The C parser refuses anything else; specfuzz fuzzes it against a Go reading of the same bytes.
 //
-//	arg, err := spec.Encode()
-//	proc.Args = []string{sandbox.StagePath, stage.Arg, arg}
+//	args, err := spec.Args()
+//	proc.Args = append([]string{sandbox.StagePath, stage.Arg}, args...)
 package stage
 
 import (
@@ -43,14 +43,15 @@ const Magic = "SRSTAGE1"
 // Flags of the spec's first field.
 const (
 	FlagNested = 1 << iota // rootless: the command runs in a nested user namespace
-	FlagShell              // -c STRING: Argv are the string's $0, $1, ...
+	FlagShell              // -c STRING: the first word is the string, Argv its $0, $1, ...
 )
 
 // Limits the C parser enforces too.
 const (
 	MaxFD    = 65535
 	MaxInsns = 4096 // the kernel's BPF_MAXINSNS
-	// MaxArg is the largest argument execve takes (MAX_ARG_STRLEN, with its NUL).
+	// MaxArg is the largest argument execve takes (MAX_ARG_STRLEN, with its NUL): the encoded
+	// spec is one.
 	MaxArg = 32*4096 - 1
 )
 
@@ -132,8 +133,23 @@ func (e *encoder) mask(v, within uint64) {
 	e.u64(v)
 }
 
-// Encode writes the spec as the stage's one argument (hex: the format holds NUL bytes). It
-// refuses what the stage would, so the host fails with the reason before anything starts.
+// Args returns the stage's arguments: the encoded spec, then the command's words (the string
+// first for -c). It refuses what the stage would, so the host fails with the reason before
+// anything starts.
+func (s *Spec) Args() ([]string, error) {
+	spec, err := s.Encode()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{spec}
+	if s.Shell != nil {
+		args = append(args, *s.Shell)
+	}
+	return append(args, s.Argv...), nil
+}
+
+// Encode writes the spec (without the command's words) as hex: the format holds NUL bytes, an
+// argument cannot.
 func (s *Spec) Encode() (string, error) {
 	var e encoder
 	e.b.WriteString(Magic)
@@ -141,18 +157,11 @@ func (s *Spec) Encode() (string, error) {
 	if s.Nested {
 		flags |= FlagNested
 	}
-	shell := ""
 	if s.Shell != nil {
 		flags |= FlagShell
-		shell = *s.Shell
 	}
 	e.u64(flags)
 	e.abs(s.Cwd)
-	e.str(shell)
-	e.u64(uint64(len(s.Argv)))
-	for _, a := range s.Argv {
-		e.str(a)
-	}
 	if s.MapUID == math.MaxUint32 || s.MapGID == math.MaxUint32 {
 		e.err = firstErr(e.err, fmt.Errorf("%w: uid or gid -1", ErrSpec))
 	}

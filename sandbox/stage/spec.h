@@ -1,12 +1,13 @@
 /*
  * The stage's spec: what the host computed for one run (spec.go writes it), read by the stage
- * before any Go runtime exists. The format is a fixed sequence of fields with no choices to make
+ * before any Go runtime exists. The command's own words are not in it: they follow it as the
+ * stage's arguments, where the kernel already delimits them. The format is a fixed sequence of fields with no choices to make
  * while reading: every integer is 8 bytes little-endian, every string is its length, its bytes
  * and a NUL (so the stage uses it in place, and a NUL inside is refused), every list its count
  * first. Anything else, including a byte left over, is refused: the stage then exits 125.
  *
  * Everything here is static so the fuzz harness (specfuzz) compiles the very same parser.
- * Nothing is allocated but the three arrays, each bounded by the input's own length.
+ * Nothing is allocated but the two lists, each bounded by the input's own length.
  */
 #ifndef SKILLRUN_STAGE_SPEC_H
 #define SKILLRUN_STAGE_SPEC_H
@@ -17,7 +18,7 @@
 
 #define SPEC_MAGIC "SRSTAGE1"
 #define SPEC_NESTED 1u /* rootless: the command gets a nested user namespace */
-#define SPEC_SHELL 2u  /* -c STRING: argv are the string's $0, $1, ... */
+#define SPEC_SHELL 2u  /* -c STRING: the first word is the string, the rest its $0, $1, ... */
 #define SPEC_MAX_FD 65535
 #define SPEC_MAX_INSNS 4096 /* the kernel's BPF_MAXINSNS */
 #define SPEC_STR_MIN 9      /* the smallest string: its length and the NUL */
@@ -36,9 +37,6 @@ struct spec_rule {
 struct spec {
 	uint64_t flags;
 	const char *cwd;
-	const char *shell; /* NULL without SPEC_SHELL */
-	size_t argc;
-	const char **argv; /* argc entries, then a NULL */
 	uint32_t map_uid, map_gid;
 	int proxy_fd, notify_fd, guard_fd; /* 0: none; the lifeline is always 3 */
 	uint32_t proxy_ip;                 /* host order */
@@ -145,7 +143,6 @@ static int spec_mask(struct spec_reader *r, uint64_t within, uint64_t *v, const 
 
 static void spec_free(struct spec *s)
 {
-	free(s->argv);
 	free(s->pins);
 	free(s->rules);
 	memset(s, 0, sizeof *s);
@@ -166,20 +163,6 @@ static int spec_parse(const unsigned char *buf, size_t len, struct spec *s, cons
 	r.left -= 8;
 	spec_max(&r, SPEC_NESTED | SPEC_SHELL, &s->flags, "unknown flags");
 	spec_abs(&r, &s->cwd, "working directory not absolute");
-	spec_str(&r, &s->shell);
-	if (!r.err && !(s->flags & SPEC_SHELL)) {
-		if (s->shell[0])
-			spec_bad(&r, "shell string without the shell flag");
-		s->shell = NULL;
-	}
-	if (spec_count(&r, SPEC_STR_MIN, &s->argc) == 0) {
-		/* Room for the shell's "bash -c --" and the string before the arguments. */
-		s->argv = calloc(s->argc + 5, sizeof *s->argv);
-		if (!s->argv)
-			spec_bad(&r, "out of memory");
-		for (size_t i = 0; i < s->argc && !r.err; i++)
-			spec_str(&r, &s->argv[i]);
-	}
 	spec_max(&r, UINT32_MAX - 1, &v, "bad uid");
 	s->map_uid = (uint32_t)v;
 	spec_max(&r, UINT32_MAX - 1, &v, "bad gid");

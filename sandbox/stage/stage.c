@@ -240,24 +240,31 @@ __attribute__((noreturn)) static void exec_failed(const char *name, int err, con
 	die(EXIT_NOT_RUNNABLE, "cannot execute %s: %s", name, wrapped ? wrapped : errstr(err));
 }
 
+/* The command's words: the stage's arguments after the spec. */
+struct words {
+	char **argv; /* NULL-terminated, with room for the shell in front */
+	int argc;
+	const char *shell; /* -c STRING */
+};
+
 /* resolve builds the command line (-c STRING runs through bash, else sh; "--" so a string that
  * starts with '-' is the command, not the shell's options) and finds the program. */
-static char *resolve(struct spec *s)
+static char *resolve(struct words *w)
 {
 	char *path;
 	int err, statfail;
-	if (s->shell) {
+	if (w->shell) {
 		int found = look_path("bash", &path, &err, &statfail) == FOUND;
-		memmove(s->argv + 4, s->argv, (s->argc + 1) * sizeof *s->argv);
-		s->argv[0] = found ? "bash" : "sh";
-		s->argv[1] = "-c";
-		s->argv[2] = "--";
-		s->argv[3] = s->shell;
-		s->argc += 4;
+		memmove(w->argv + 4, w->argv, ((size_t)w->argc + 1) * sizeof *w->argv);
+		w->argv[0] = found ? "bash" : "sh";
+		w->argv[1] = "-c";
+		w->argv[2] = "--";
+		w->argv[3] = (char *)w->shell;
+		w->argc += 4;
 	}
-	if (s->argc == 0)
+	if (w->argc == 0)
 		die(EXIT_SETUP, "stage: empty command");
-	const char *name = s->argv[0];
+	const char *name = w->argv[0];
 	switch (look_path(name, &path, &err, &statfail)) {
 	case FOUND:
 		return path;
@@ -420,7 +427,7 @@ static void load_filter(const struct spec *s)
 }
 
 /* command runs in the command's own process: it confines itself and becomes the command. */
-__attribute__((noreturn)) static void command(struct spec *s, int release, char **envp)
+__attribute__((noreturn)) static void command(const struct spec *s, struct words *w, int release, char **envp)
 {
 	if (release >= 0) {
 		/* Rootless: wait until the stage has written the nested namespace's maps. */
@@ -437,7 +444,7 @@ __attribute__((noreturn)) static void command(struct spec *s, int release, char 
 		die(EXIT_SETUP, "stage: starting the command: setsid: %s", errstr(errno));
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		die(EXIT_SETUP, "stage: starting the command: %s", errstr(errno));
-	char *path = resolve(s);
+	char *path = resolve(w);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die(EXIT_SETUP, "no_new_privs: %s", errstr(errno));
 	/* The ruleset first: the filter would otherwise have to allow Landlock's calls to the
@@ -456,8 +463,8 @@ __attribute__((noreturn)) static void command(struct spec *s, int release, char 
 	}
 	if (sigprocmask(SIG_SETMASK, &original_mask, NULL) < 0)
 		die(EXIT_SETUP, "stage: starting the command: %s", errstr(errno));
-	execve(path, (char *const *)s->argv, envp);
-	exec_failed(s->argv[0], errno, NULL);
+	execve(path, w->argv, envp);
+	exec_failed(w->argv[0], errno, NULL);
 }
 
 /* ---- The stage: PID 1 of the sandbox. */
@@ -504,7 +511,7 @@ static int drop_capabilities(void)
 	return (int)syscall(SYS_capset, &hdr, data);
 }
 
-static pid_t start_command(struct spec *s, char **envp)
+static pid_t start_command(const struct spec *s, struct words *w, char **envp)
 {
 	int sync[2] = {-1, -1};
 	if ((s->flags & SPEC_NESTED) && pipe2(sync, O_CLOEXEC) < 0)
@@ -518,7 +525,7 @@ static pid_t start_command(struct spec *s, char **envp)
 	if (pid == 0) {
 		if (sync[1] >= 0)
 			close(sync[1]);
-		command(s, sync[0], envp);
+		command(s, w, sync[0], envp);
 	}
 	if (s->flags & SPEC_NESTED) {
 		close(sync[0]);
@@ -705,20 +712,32 @@ __attribute__((noreturn)) static void stage(int argc, char **argv, char **envp)
 	int sigfd = signalfd(-1, &handled, SFD_CLOEXEC);
 	if (sigfd < 0)
 		die(EXIT_SETUP, "stage: signalfd: %s", errstr(errno));
-	if (argc != 3)
-		die(EXIT_SETUP, "stage: want one argument, got %d", argc - 2);
+	if (argc < 3)
+		die(EXIT_SETUP, "stage: no spec");
 	const char *err = NULL;
 	size_t len = 0;
 	unsigned char *raw = spec_unhex(argv[2], &len, &err);
 	struct spec s;
 	if (!raw || spec_parse(raw, len, &s, &err) < 0)
 		die(EXIT_SETUP, "stage: bad spec: %s", err);
+	struct words w = {.argc = argc - 3};
+	if (s.flags & SPEC_SHELL) {
+		if (w.argc < 1)
+			die(EXIT_SETUP, "stage: bad spec: no string for the shell");
+		w.shell = argv[3];
+		w.argc--;
+	}
+	/* Room for the shell's "bash -c -- STRING" in front, and the NULL. */
+	w.argv = calloc((size_t)w.argc + 5, sizeof *w.argv);
+	if (!w.argv)
+		die(EXIT_SETUP, "stage: out of memory");
+	memcpy(w.argv, argv + argc - w.argc, (size_t)w.argc * sizeof *w.argv);
 	if (chdir(s.cwd) < 0)
 		die(EXIT_SETUP, "cannot enter the working directory %s in the sandbox: %s", s.cwd, errstr(errno));
 	check_pins(&s);
 	if (s.proxy_fd)
 		hand_over_listener(&s);
-	pid_t cmd = start_command(&s, envp);
+	pid_t cmd = start_command(&s, &w, envp);
 	supervise(&s, sigfd, cmd, envp);
 }
 
