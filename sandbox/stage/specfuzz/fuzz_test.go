@@ -293,7 +293,9 @@ func TestRefused(t *testing.T) {
 		{"no program", func(s *stage.Spec) { s.Seccomp = nil }},
 		{"partial instruction", func(s *stage.Spec) { s.Seccomp = make([]byte, 12) }},
 		{"program too long", func(s *stage.Spec) { s.Seccomp = make([]byte, 8*(stage.MaxInsns+1)) }},
-		{"nothing handled", func(s *stage.Spec) { s.Landlock.HandledFS, s.Landlock.FileOnly, s.Landlock.StdioRead, s.Landlock.StdioWrite = 0, 0, 0, 0 }},
+		{"nothing handled", func(s *stage.Spec) {
+			s.Landlock.HandledFS, s.Landlock.FileOnly, s.Landlock.StdioRead, s.Landlock.StdioWrite = 0, 0, 0, 0
+		}},
 		{"rights not handled", func(s *stage.Spec) { s.Landlock.Rules[0].Access = 1 << 20 }},
 		{"plan above the kernel", func(s *stage.Spec) { s.Landlock.MinABI = 7 }},
 		{"relative rule", func(s *stage.Spec) { s.Landlock.Rules[0].Path = "usr" }},
