@@ -48,6 +48,8 @@ func init() {
 		os.Exit(0)
 	case snapProbeArg:
 		snapProbe(os.Args[2:])
+	case goStageArg:
+		StageMain(os.Args[2:]) // what main does should the C stage ever not take __stage
 	}
 }
 
