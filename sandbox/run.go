@@ -183,14 +183,14 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 		notifyHost, notifyStage = os.NewFile(uintptr(pair[0]), "notify"), os.NewFile(uintptr(pair[1]), "notify-stage")
 		defer notifyHost.Close()
 		defer notifyStage.Close()
-		notifyFD = proxyFD // after the lifeline, and the proxy's socket when there is one
+		notifyFD = 4 // after the lifeline, and the proxy's socket when there is one
 		if plan.Network.Proxy != "" {
-			notifyFD = proxyFD + 1
+			notifyFD = 5
 		}
 	}
 	guardFD := 0
 	if guardStage != nil {
-		guardFD = proxyFD // after the lifeline, the proxy's and the supervisor's sockets
+		guardFD = 4 // after the lifeline, the proxy's and the supervisor's sockets
 		if plan.Network.Proxy != "" {
 			guardFD++
 		}
@@ -240,7 +240,7 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 		proxyStage := os.NewFile(uintptr(pair[1]), "egress-stage")
 		defer proxyHost.Close()
 		defer proxyStage.Close()
-		proc.ExtraFiles = append(proc.ExtraFiles, proxyStage) // proxyFD in the stage
+		proc.ExtraFiles = append(proc.ExtraFiles, proxyStage) // fd 4 in the stage
 	}
 	if notifyStage != nil {
 		proc.ExtraFiles = append(proc.ExtraFiles, notifyStage) // notifyFD in the stage
@@ -320,7 +320,7 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 }
 
 // proxyFD is the stage's end of the socket pair over which it hands the host the egress proxy's
-// listening socket: right after the lifeline.
+// listening socket: right after the lifeline (see the ExtraFiles in Run).
 const proxyFD = 4
 
 // stageSpec computes everything the C stage needs (package stage) and returns its arguments: the
