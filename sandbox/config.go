@@ -198,31 +198,12 @@ func noLinkBelowUserRoot(plan *policy.Plan, m policy.Mount) (*pin, error) {
 	}
 }
 
-// pin is the identity a bind's source had when it was checked.
+// pin is the identity a bind's source had when it was checked; the stage checks the mount shows
+// the same file (stage.c: check_pins).
 type pin struct {
 	Path string `json:"path"`
 	Dev  uint64 `json:"dev"`
 	Ino  uint64 `json:"ino"`
-}
-
-// checkPins, in the stage, refuses to start the command unless each pinned path is, itself and
-// not through a link, the root of a mount showing the file the host checked. A link swapped in
-// between the check and the mount would have redirected the bind's source, or its destination
-// (the mount then lands where the link points and the path is no mount at all).
-func checkPins(pins []pin) error {
-	for _, p := range pins {
-		var stx unix.Statx_t
-		err := unix.Statx(unix.AT_FDCWD, p.Path, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_TYPE|unix.STATX_INO, &stx)
-		if err != nil {
-			return fmt.Errorf("%s: %v", p.Path, err)
-		}
-		dev := unix.Mkdev(stx.Dev_major, stx.Dev_minor)
-		root := stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 && stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0
-		if !root || dev != p.Dev || stx.Ino != p.Ino {
-			return fmt.Errorf("%s changed while the sandbox was built (it is not what was checked: a link swapped in?)", p.Path)
-		}
-	}
-	return nil
 }
 
 // planMount translates one plan mount. A system path that is a symlink (/bin -> usr/bin on

@@ -127,9 +127,9 @@ func RunDegraded(plan *policy.Plan, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: seccomp: %v", ErrSetup, err)
 	}
-	spec := stageSpec{
-		Argv: plan.Command.Argv, Shell: plan.Command.Shell, Cwd: degradedCwd(plan, home, tmp),
+	spec := execSpec{
 		Seccomp: prog,
+		Argv: plan.Command.Argv, Shell: plan.Command.Shell, Cwd: degradedCwd(plan, home, tmp),
 		Confine: policy.Confine{
 			Seccomp:  policy.SeccompDefault, // never AF_INET: no namespace confines the network
 			Landlock: policy.Landlock{MinABI: DegradedMinABI, Paths: rules.Paths, DenyTCP: true},
@@ -875,7 +875,7 @@ func DegradedMain(args []string) {
 	if len(args) != 1 {
 		stageFail(exitSetup, "degraded: want one argument, got %d", len(args))
 	}
-	var spec stageSpec
+	var spec execSpec
 	if err := json.Unmarshal(specArg(args[0]), &spec); err != nil {
 		stageFail(exitSetup, "degraded: bad spec: %v", err)
 	}

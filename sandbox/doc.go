@@ -8,9 +8,10 @@
 // of read-only system binds, the workspace read-write with the floor's protected paths re-bound
 // read-only on top, an empty tmpfs home, a private /tmp, a minimal /dev and a fresh /proc. It
 // starts the container with the skillrun binary itself, bound read-only at [StagePath], as PID 1.
-// That stage ([StageMain]) starts the command in a new session, forwards signals to it, reaps
-// orphans, and exits with the command's status; when it exits, the kernel kills everything left in
-// the PID namespace, and when skillrun dies the parent-death signal takes the stage with it.
+// That stage (package stage: C that runs before the Go runtime) confines and starts the command in
+// a new session, forwards signals to it, reaps orphans, and exits with the command's status; when
+// it exits, the kernel kills everything left in the PID namespace, and when skillrun dies the
+// lifeline and the parent-death signal take the stage, and everything in the sandbox, with it.
 //
 // # State
 //

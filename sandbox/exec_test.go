@@ -36,7 +36,7 @@ func TestExecRefusesWithoutFilter(t *testing.T) {
 		{"with the program", prog, true},
 	} {
 		os.Remove(marker)
-		spec, _ := json.Marshal(stageSpec{
+		spec, _ := json.Marshal(execSpec{
 			Argv: []string{"/bin/sh", "-c", `echo ran > "$0"`, marker}, Cwd: dir, Seccomp: c.filter,
 			Confine: policy.Confine{Seccomp: policy.SeccompDefault, Landlock: policy.Landlock{MinABI: 1, Paths: []policy.LandlockPath{
 				{Path: "/", Rights: []string{policy.RightRead, policy.RightExec}},

@@ -35,7 +35,7 @@ func applyLimits(cfg *configs.Config, l policy.Limits, rootless bool) error {
 	res := cfg.Cgroups.Resources
 	if l.Memory > 0 && !rootless {
 		res.Memory = int64(l.Memory)
-	} // rootless: RLIMIT_DATA, set by the exec step (stageSpec.DataLimit)
+	} // rootless: RLIMIT_DATA, set by the stage just before execve (stage.Spec.DataLimit)
 	if l.Processes > 0 {
 		if rootless {
 			// The stage and its helper count too.
