@@ -129,7 +129,7 @@ func RunDegraded(plan *policy.Plan, opt Options) (*Result, error) {
 	}
 	spec := execSpec{
 		Seccomp: prog,
-		Argv: plan.Command.Argv, Shell: plan.Command.Shell, Cwd: degradedCwd(plan, home, tmp),
+		Argv:    plan.Command.Argv, Shell: plan.Command.Shell, Cwd: degradedCwd(plan, home, tmp),
 		Confine: policy.Confine{
 			Seccomp:  policy.SeccompDefault, // never AF_INET: no namespace confines the network
 			Landlock: policy.Landlock{MinABI: DegradedMinABI, Paths: rules.Paths, DenyTCP: true},
