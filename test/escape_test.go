@@ -1719,6 +1719,7 @@ sleep 0.2; echo started`)
 func TestEscapeKillNine(t *testing.T) {
 	forEachIdentity(t, func(t *testing.T, e *env) {
 		x := newEsc(t, e)
+		var killedCgroups []string
 		for i, delay := range []time.Duration{-1, 0, 5 * time.Millisecond, 15 * time.Millisecond, 40 * time.Millisecond} {
 			token := fmt.Sprintf("%d.%d%d", 600+os.Getpid()%99, time.Now().UnixNano()%1000000, i)
 			cmd := e.command(t.Context(), "-c", `sh -c 'trap "" TERM HUP INT; exec sleep `+token+`' &
@@ -1745,9 +1746,23 @@ echo ready; sleep `+token, "--", x.marker)
 			if !waitFor(5*time.Second, func() bool { return !markerAlive(token) }) {
 				t.Errorf("H7 (killed after %v): the sandbox outlived skillrun's SIGKILL (sleep %s)", delay, token)
 			}
+			// As root the plan's limits gave the run cgroups of its own; its record names them.
+			records, _ := filepath.Glob(filepath.Join(e.stateRoot(), "runs", "*.cgroups"))
+			for _, rec := range records {
+				b, _ := os.ReadFile(rec)
+				killedCgroups = append(killedCgroups, strings.Fields(string(b))...)
+			}
+			if delay < 0 && os.Geteuid() == 0 && e.id.cred == nil && len(records) == 0 {
+				t.Errorf("H7: a killed run with limits, as root, left no record of its cgroups")
+			}
 		}
 		if r := e.run("--", "true"); r.code != 0 {
 			t.Fatalf("the next run failed:\n%s", r)
+		}
+		for _, d := range killedCgroups {
+			if _, err := os.Stat(d); err == nil {
+				t.Errorf("H7: the next run did not remove the killed run's cgroup %s", d)
+			}
 		}
 		e.assertNoState()
 		x.checkGuards()
