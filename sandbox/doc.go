@@ -39,15 +39,15 @@
 //
 // # A run
 //
-// [Run] checks first that the kernel can enforce the plan (Landlock ABI, seccomp, user
-// namespaces) and fails closed when it cannot. It takes the seccomp program built for the plan's
-// options, reserves the run's state, creates the container and starts it with the skillrun
-// binary itself, bound read-only at [StagePath], as its init: runc's init pivots into the root
-// and executes `skillrun __stage SPEC WORDS...`, and the C stage takes over before any Go runs.
-// The spec is everything the stage must not decide for itself, computed here: the Landlock
-// rights for this kernel's ABI, the seccomp program, the descriptors it inherits and the inodes
-// of the mounts it must find in place. The stage starts the command confined in a new session, forwards signals
-// to it, reaps orphans, and exits with the command's status.
+// [Run] checks first that the kernel can enforce the plan (Landlock ABI, seccomp, user namespaces)
+// and fails closed when it cannot. It takes the seccomp program built for the plan's options,
+// reserves the run's state, creates the container and starts it with the skillrun binary itself,
+// bound read-only at [StagePath], as its init: runc's init pivots into the root and executes
+// `skillrun __stage SPEC WORDS...`, and the C stage takes over before any Go runs. The spec is
+// everything the stage must not decide for itself, computed here: the Landlock rights for this
+// kernel's ABI, the seccomp program, the descriptors it inherits and the inodes of the mounts it
+// must find in place. The stage starts the command confined in a new session, forwards signals to
+// it, reaps orphans, and exits with the command's status.
 //
 // While the command runs, Run forwards the caller's signals, enforces the timeout (SIGTERM to the
 // sandbox, SIGKILL after [KillGrace]), serves the egress proxy on the listener the stage handed
@@ -61,14 +61,13 @@
 //
 // # State
 //
-// Runs keep their state under the state root ([StateRoot]): runs/ holds each run's lock, held
-// for its whole life, and beside it the files the run needs on the host (the empty file that
-// covers symlinks, the mask objects, degraded mode's private home, tmp and spec: [RunState]);
-// containers/ holds libcontainer's state of each run; quarantine/ what the creation guard moved
-// away from a protected path.
-// All runs share one root directory, rootfs/: a skeleton of empty mount points that is never
-// written to from inside (it is read-only in every sandbox), kept because creating and removing
-// a fresh one costs dozens of file system operations per run. A run that was killed leaves its
-// files behind; the next run finds them by their unheld lock and destroys them, container and
-// cgroups included.
+// Runs keep their state under the state root ([StateRoot]): runs/ holds each run's lock, held for
+// its whole life, and beside it the files the run needs on the host (the empty file that covers
+// symlinks, the mask objects, degraded mode's private home, tmp and spec: [RunState]); containers/
+// holds libcontainer's state of each run; quarantine/ what the creation guard moved away from a
+// protected path. All runs share one root directory, rootfs/: a skeleton of empty mount points
+// that is never written to from inside (it is read-only in every sandbox), kept because creating
+// and removing a fresh one costs dozens of file system operations per run. A run that was killed
+// leaves its files behind; the next run finds them by their unheld lock and destroys them,
+// container and cgroups included.
 package sandbox
