@@ -42,10 +42,10 @@ func Support() error {
 	return nil
 }
 
-// Run runs the plan's command without namespaces, with Landlock, seccomp and rlimits
-// alone. Only for an unprivileged user who cannot create user namespaces, and only when the
-// developer policy allows it (the caller checks `degraded: allow`). It prints the warning, once,
-// on opt.Stderr. The command and every process it started are gone when it returns.
+// Run runs the plan's command without namespaces, with Landlock, seccomp and rlimits alone. Only
+// for an unprivileged user who cannot create user namespaces, and only when the developer policy
+// allows it (the caller checks `degraded: allow`). It prints the warning, once, on opt.Stderr.
+// The command and every process it started are gone when it returns.
 func Run(plan *policy.Plan, opt sandbox.Options) (*sandbox.Result, error) {
 	// The supervisor's lifeline and the exec step's parent-death signal are tied to threads.
 	runtime.LockOSThread()
