@@ -228,7 +228,7 @@ func planMount(m policy.Mount, st *state, tmpfsOwner string) ([]*configs.Mount, 
 	if m.Source != "" {
 		// The real folder shown at Path: it must still have no symlink anywhere on it.
 		src = m.Source
-		if err := checkRealPath(src); err != nil {
+		if err := CheckRealPath(src); err != nil {
 			if errors.Is(err, os.ErrNotExist) && m.Optional {
 				return nil, nil
 			}
@@ -401,27 +401,6 @@ func ancestorsBelow(root, p string) []string {
 		out = append(out, d)
 	}
 	sort.Slice(out, func(i, j int) bool { return len(out[i]) < len(out[j]) })
-	return out
-}
-
-// expandMasks resolves globs in the last element of mask paths against the host.
-func expandMasks(masks []string) []string {
-	var out []string
-	for _, m := range expandMaskEntries(masks) {
-		out = append(out, m.path)
-	}
-	return out
-}
-
-// expandGlobs returns the existing matches of the lines whose last element is a glob.
-func expandGlobs(lines []string) []string {
-	var out []string
-	for _, l := range lines {
-		if strings.ContainsAny(filepath.Base(l), "*?[") {
-			m, _ := filepath.Glob(l)
-			out = append(out, m...)
-		}
-	}
 	return out
 }
 

@@ -64,6 +64,11 @@ func observable(plan *policy.Plan, p string) bool {
 	return within(p, plan.Workspace) || (plan.Home != "" && within(p, plan.Home))
 }
 
+// within says whether p is base or lies below it.
+func within(p, base string) bool {
+	return p == base || base == "/" || strings.HasPrefix(p, base+"/")
+}
+
 // maskMounts turns the plan's masks into mounts: an empty read-only file or folder of the run's
 // own, bound over each observable path, and runc's masks (a bind of /dev/null or an empty
 // read-only tmpfs) for the rest. The run's objects are kept in st for watchMasks.

@@ -40,8 +40,6 @@ func init() {
 		StageMain(os.Args[2:])
 	case SweepArg:
 		SweepMain(os.Args[2:])
-	case ExecArg:
-		ExecMain(os.Args[2:])
 	case CoverArg:
 		CoverMain(os.Args[2:])
 	case ProbeArg:

@@ -13,6 +13,7 @@ import (
 	_ "github.com/opencontainers/runc/libcontainer/nsenter" // namespace setup before the Go runtime
 
 	"github.com/skillrun/skillrun/sandbox"
+	"github.com/skillrun/skillrun/sandbox/degraded"
 	"github.com/skillrun/skillrun/sandbox/trace"
 )
 
@@ -26,10 +27,10 @@ func init() {
 			sandbox.StageMain(os.Args[2:]) // only without the C stage: fails closed
 		case sandbox.SweepArg:
 			sandbox.SweepMain(os.Args[2:])
-		case sandbox.ExecArg:
-			sandbox.ExecMain(os.Args[2:])
-		case sandbox.DegradedArg:
-			sandbox.DegradedMain(os.Args[2:])
+		case degraded.ExecArg:
+			degraded.ExecMain(os.Args[2:])
+		case degraded.Arg:
+			degraded.Main(os.Args[2:])
 		case sandbox.CoverArg:
 			sandbox.CoverMain(os.Args[2:])
 		case sandbox.ProbeArg:

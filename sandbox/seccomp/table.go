@@ -5,7 +5,8 @@
 //
 // libseccomp compiles the table into classic BPF at build time, one program per valid [Options]
 // (programs.go; go generate ./sandbox/seccomp writes programs_GOARCH.go): a run picks its
-// program with [Program] and the command's exec step installs it with [LoadProgram].
+// program with [Program]; the in-sandbox stage (package stage, in C) loads it, and degraded mode's
+// exec step installs it with [LoadProgram].
 package seccomp
 
 import (

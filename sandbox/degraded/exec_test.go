@@ -1,4 +1,4 @@
-package sandbox
+package degraded
 
 import (
 	"encoding/json"
@@ -13,9 +13,16 @@ import (
 	"github.com/skillrun/skillrun/sandbox/seccomp"
 )
 
-// TestExecRefusesWithoutFilter runs this test binary as the exec step (degraded form, which sets
-// no_new_privs itself, so no namespaces are needed): a spec without its seccomp program must not
-// run the command, and the same spec with the program must.
+// The test binary plays the exec step, so the code under test is exactly what runs.
+func init() {
+	if len(os.Args) > 1 && os.Args[1] == ExecArg {
+		ExecMain(os.Args[2:])
+	}
+}
+
+// TestExecRefusesWithoutFilter runs this test binary as the exec step (which sets no_new_privs
+// itself, so no namespaces are needed): a spec without its seccomp program must not run the
+// command, and the same spec with the program must.
 func TestExecRefusesWithoutFilter(t *testing.T) {
 	self, err := os.Executable()
 	if err != nil {
@@ -42,7 +49,6 @@ func TestExecRefusesWithoutFilter(t *testing.T) {
 				{Path: "/", Rights: []string{policy.RightRead, policy.RightExec}},
 				{Path: dir, Rights: []string{policy.RightRead, policy.RightWrite}},
 			}}},
-			Degraded: &degradedExec{},
 		})
 		cmd := exec.Command(self, ExecArg, string(spec))
 		cmd.Dir = dir
