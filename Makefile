@@ -92,11 +92,14 @@ test-shells: # zsh and fish, for the completion tests (bash is there already)
 test: build test-user test-tools test-shells lint ## lint, unit tests (race) and end-to-end tests, as root and as $(TEST_USER)
 	$(GO) test -race -count=1 ./policy/... ./profiles/...
 	$(GO) test -tags '$(TAGS)' -count=1 ./cmd/... ./sandbox/...
+	$(GO) test -asan -count=1 ./sandbox/stage/specfuzz/ # the stage's C parser on its seeds, under ASan and UBSan
 	SKILLRUN_BIN=$(abspath $(BIN)) SKILLRUN_TEST_USER=$(TEST_USER) $(GO) test -tags '$(TAGS)' -count=1 -timeout 20m ./test/...
 
 # The agent clients test-agents drives, as published on npm (override to try other versions).
 AGENTS_DIR := bin/agents
 AGENT_PACKAGES ?= @anthropic-ai/claude-code@2.1.332 @openai/codex@0.171.0 @google/gemini-cli@0.61.0
+# The Codex CLI make bench compares its sandbox with (optional).
+CODEX_PACKAGE ?= @openai/codex@0.171.0
 
 test-agents: build test-user ## the real Claude Code, Codex and Gemini CLI against mock model APIs, root and $(TEST_USER) (installs them with npm; needs the registry)
 	@command -v npm >/dev/null || { echo "skillrun: error: test-agents needs node (20 or later) and npm"; echo "skillrun: hint: sudo apt-get install nodejs npm"; exit 1; }
@@ -117,7 +120,13 @@ bench: build test-user ## skill digest, scan and policy times; per-command overh
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } \
 			|| echo "skillrun: could not install bubblewrap: measuring without it"; }
-	SKILLRUN_BIN=$(abspath $(BIN)) SKILLRUN_TEST_USER=$(TEST_USER) $(GO) test -tags '$(TAGS)' -run '^$$' -bench '^(BenchmarkCommandOverhead|BenchmarkWorkload|BenchmarkLearn)$$' -benchtime 1x -count 1 -timeout 60m -v ./test/...
+	@test -n "$$(ls $(AGENTS_DIR)/node_modules/@openai/codex-linux-*/vendor/*/bin/codex 2>/dev/null)" || { \
+		if command -v npm >/dev/null && timeout 60 npm ping --fetch-retries=0 --fetch-timeout=15000 >/dev/null 2>&1; then \
+			echo "skillrun: installing the Codex CLI into $(AGENTS_DIR) (for the comparison only)"; mkdir -p $(AGENTS_DIR); \
+			npm install --prefix $(AGENTS_DIR) --no-audit --no-fund --loglevel=error $(CODEX_PACKAGE) >/dev/null || true; \
+		else echo "skillrun: npm or its registry is unreachable: measuring without codex sandbox"; fi; }
+	SKILLRUN_BIN=$(abspath $(BIN)) SKILLRUN_TEST_USER=$(TEST_USER) SKILLRUN_CODEX=$$(ls $(abspath $(AGENTS_DIR))/node_modules/@openai/codex-linux-*/vendor/*/bin/codex 2>/dev/null | head -1) \
+		$(GO) test -tags '$(TAGS)' -run '^$$' -bench '^(BenchmarkCommandOverhead|BenchmarkWorkload|BenchmarkLearn)$$' -benchtime 1x -count 1 -timeout 60m -v ./test/...
 
 clean:
 	rm -rf bin

@@ -1,5 +1,7 @@
 package policy
 
+import "slices"
+
 // sandboxPaths are the paths every sandbox has besides the plan's mounts: the Landlock ruleset
 // must name them or the command could not use its terminal, /dev/null or /proc.
 var sandboxPaths = []LandlockPath{
@@ -30,7 +32,11 @@ const MinLandlockABI = 1
 // exists, replaces this with a filter that refuses every inet socket (package sandbox).
 func confineFor(p *Plan) Confine {
 	c := Confine{Seccomp: SeccompInet, Landlock: Landlock{MinABI: MinLandlockABI}}
-	c.Landlock.Paths = append(c.Landlock.Paths, sandboxPaths...)
+	for _, sp := range sandboxPaths {
+		// A plan is its caller's to change: it must not share sandboxPaths' rights.
+		sp.Rights = slices.Clone(sp.Rights)
+		c.Landlock.Paths = append(c.Landlock.Paths, sp)
+	}
 	for _, m := range p.Mounts {
 		rights := []string{RightRead}
 		if m.Access != ReadOnly {

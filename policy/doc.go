@@ -6,9 +6,10 @@
 //
 // The CLI gathers a [Request] (argv, cwd, workspace, the caller's environment and identity), and
 // [Compile] turns it, together with the built-in profiles of package profiles and the floor, into a
-// Plan. Package sandbox then enforces the Plan and nothing else. Everything here is pure: no
-// syscalls, no cgo, no file system access (a test enforces the import rule), so every decision can
-// be tested without root and printed by `skillrun plan` before anything runs.
+// Plan (the built-in documents are compiled into Go values at build time: see builtin.go). Package
+// sandbox then enforces the Plan and nothing else. Everything here is pure: no syscalls, no cgo,
+// no file system access (a test enforces the import rule), so every decision can be tested
+// without root and printed by `skillrun plan` before anything runs.
 //
 // # The floor
 //

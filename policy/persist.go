@@ -137,22 +137,6 @@ func (m *merge) grantedExactly(p string) bool {
 	return false
 }
 
-// AnyDepthNames are the file and folder names the floor protects wherever they are in the
-// workspace: the CLI's walk of the workspace looks for them.
-func AnyDepthNames() ([]string, error) {
-	f, err := LoadFloor()
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, c := range f.Persist {
-		for _, n := range c.AnyDepth {
-			out = appendUnique(out, n)
-		}
-	}
-	return out, nil
-}
-
 // persistPaths are the persist section's paths at the top of the workspace, as floor lines
 // (${WORKSPACE}/…): a grant of one is refused like a grant of any never-writable path.
 func (f *FloorDoc) persistPaths() []string {

@@ -4,10 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/goccy/go-yaml"
-
-	"github.com/skillrun/skillrun/profiles"
 )
 
 var errNegativeDuration = errors.New("negative duration")
@@ -88,10 +87,21 @@ type PersistClass struct {
 	AnyDepth []string `yaml:"any_depth"`
 }
 
+// parsedDocuments counts the YAML documents this process parsed: decodeStrict and source.parse
+// are the only places that parse YAML, and a run that needs no policy, manifest or lock parses
+// none (the built-in documents are Go values, builtin.go). See ParsedDocuments.
+var parsedDocuments atomic.Int64
+
+// ParsedDocuments says how many times this process has parsed YAML: each policy, manifest, lock
+// or profile parsed, and each document whose positions a message needed. Start-up tests hold a
+// run without a policy, a manifest or a lock to none.
+func ParsedDocuments() int64 { return parsedDocuments.Load() }
+
 // decodeStrict parses YAML, rejecting unknown keys, and reports errors with file:line:column.
 // The YAML library can panic on malformed input (found by FuzzParseProfile); documents come from
 // skills, so such input is an invalid document, never a crash.
 func decodeStrict(file string, data []byte, v any) (err error) {
+	parsedDocuments.Add(1)
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %s: malformed YAML", ErrInvalid, file)
@@ -161,58 +171,6 @@ func ParseProfile(file string, data []byte) (*Profile, error) {
 		return nil, err
 	}
 	return &p, nil
-}
-
-// LoadProfile parses the built-in profile name.
-func LoadProfile(name string) (*Profile, error) {
-	if name == profiles.Floor {
-		return nil, fmt.Errorf("%w %q: the floor is not a profile (built in: %s)", profiles.ErrUnknown, name, strings.Join(profiles.Names(), ", "))
-	}
-	data, err := profiles.Get(name)
-	if err != nil {
-		return nil, err
-	}
-	p, err := ParseProfile(name+".yaml", data)
-	if err != nil {
-		return nil, err
-	}
-	if p.Name != name {
-		return nil, fmt.Errorf("%w: profile %s.yaml names itself %q", ErrInvalid, name, p.Name)
-	}
-	return p, nil
-}
-
-// LoadFloor parses the built-in floor.
-func LoadFloor() (*FloorDoc, error) {
-	data, err := profiles.Get(profiles.Floor)
-	if err != nil {
-		return nil, err
-	}
-	var f FloorDoc
-	if err := decodeStrict("floor.yaml", data, &f); err != nil {
-		return nil, err
-	}
-	for _, p := range append(append([]string{}, f.NeverRead...), f.NeverWrite...) {
-		if err := checkPathPattern(p); err != nil {
-			return nil, fmt.Errorf("%w: floor.yaml: %v", ErrInvalid, err)
-		}
-	}
-	for _, c := range f.Persist {
-		if c.Tool == "" || c.Class == "" || c.Why == "" {
-			return nil, fmt.Errorf("%w: floor.yaml: a persist entry needs tool, class and why", ErrInvalid)
-		}
-		for _, p := range c.Paths {
-			if err := checkPathPattern("/" + p); err != nil || strings.HasPrefix(p, "/") || hasGlob(p) {
-				return nil, fmt.Errorf("%w: floor.yaml: persist %s: %q must be a plain relative path", ErrInvalid, c.Tool, p)
-			}
-		}
-		for _, n := range c.AnyDepth {
-			if n == "" || strings.Contains(n, "/") || hasGlob(n) {
-				return nil, fmt.Errorf("%w: floor.yaml: persist %s: %q must be a plain file name", ErrInvalid, c.Tool, n)
-			}
-		}
-	}
-	return &f, nil
 }
 
 // validate checks every value of c; at gives the position of a value for the message (keys are

@@ -2,8 +2,10 @@
 //
 // A profile is a named, reusable set of capabilities (paths, network, environment, limits) in the
 // same schema as a skill manifest; "floor" is special: it lists what no profile, manifest or grant
-// may ever open up. This package only stores and lists the documents; package policy parses and
-// merges them, so the schema has one owner.
+// may ever open up. This package only stores and lists the documents (`skillrun profiles show`
+// prints them as written); package policy owns the schema: `go generate ./policy` parses them into
+// Go values at build time, so that no run parses them, and a test there fails when the generated
+// values and these files disagree.
 package profiles
 
 import (

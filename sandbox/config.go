@@ -190,31 +190,12 @@ func noLinkBelowUserRoot(plan *policy.Plan, m policy.Mount) (*pin, error) {
 	}
 }
 
-// pin is the identity a bind's source had when it was checked.
+// pin is the identity a bind's source had when it was checked; the stage checks the mount shows
+// the same file (stage.c: check_pins).
 type pin struct {
 	Path string `json:"path"`
 	Dev  uint64 `json:"dev"`
 	Ino  uint64 `json:"ino"`
-}
-
-// checkPins, in the stage, refuses to start the command unless each pinned path is, itself and
-// not through a link, the root of a mount showing the file the host checked. A link swapped in
-// between the check and the mount would have redirected the bind's source, or its destination
-// (the mount then lands where the link points and the path is no mount at all).
-func checkPins(pins []pin) error {
-	for _, p := range pins {
-		var stx unix.Statx_t
-		err := unix.Statx(unix.AT_FDCWD, p.Path, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_TYPE|unix.STATX_INO, &stx)
-		if err != nil {
-			return fmt.Errorf("%s: %v", p.Path, err)
-		}
-		dev := unix.Mkdev(stx.Dev_major, stx.Dev_minor)
-		root := stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 && stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0
-		if !root || dev != p.Dev || stx.Ino != p.Ino {
-			return fmt.Errorf("%s changed while the sandbox was built (it is not what was checked: a link swapped in?)", p.Path)
-		}
-	}
-	return nil
 }
 
 // planMount translates one plan mount. A system path that is a symlink (/bin -> usr/bin on
@@ -239,7 +220,7 @@ func planMount(m policy.Mount, st *state, tmpfsOwner string) ([]*configs.Mount, 
 	if m.Source != "" {
 		// The real folder shown at Path: it must still have no symlink anywhere on it.
 		src = m.Source
-		if err := checkRealPath(src); err != nil {
+		if err := CheckRealPath(src); err != nil {
 			if errors.Is(err, os.ErrNotExist) && m.Optional {
 				return nil, nil
 			}
@@ -412,27 +393,6 @@ func ancestorsBelow(root, p string) []string {
 		out = append(out, d)
 	}
 	sort.Slice(out, func(i, j int) bool { return len(out[i]) < len(out[j]) })
-	return out
-}
-
-// expandMasks resolves globs in the last element of mask paths against the host.
-func expandMasks(masks []string) []string {
-	var out []string
-	for _, m := range expandMaskEntries(masks) {
-		out = append(out, m.path)
-	}
-	return out
-}
-
-// expandGlobs returns the existing matches of the lines whose last element is a glob.
-func expandGlobs(lines []string) []string {
-	var out []string
-	for _, l := range lines {
-		if strings.ContainsAny(filepath.Base(l), "*?[") {
-			m, _ := filepath.Glob(l)
-			out = append(out, m...)
-		}
-	}
 	return out
 }
 

@@ -383,7 +383,7 @@ type createGuard struct {
 // watchCreations starts watching the run's missing protected paths, and sweeps them once (what
 // appeared between the plan and now). It fails, and the run with it, when it cannot watch.
 func watchCreations(targets []guardTarget, quarantine string) (*createGuard, error) {
-	fd, err := unix.FanotifyInit(unix.FAN_CLASS_NOTIF|unix.FAN_CLOEXEC|unix.FAN_NONBLOCK|unix.FAN_REPORT_DFID_NAME,
+	fd, err := fanotifyInit(unix.FAN_CLASS_NOTIF|unix.FAN_CLOEXEC|unix.FAN_NONBLOCK|unix.FAN_REPORT_DFID_NAME,
 		unix.O_RDONLY|unix.O_CLOEXEC|unix.O_LARGEFILE)
 	if err != nil {
 		return nil, fmt.Errorf("%w: fanotify: %v", ErrCreateWatch, err)
@@ -564,9 +564,8 @@ func (g *createGuard) finish() []BlockedCreation {
 		g.walker.sweep()
 		g.mu.Unlock()
 		g.u.close()
-		// Closing a group with marks waits for the kernel's grace period (0.1-0.5 ms measured):
-		// nothing depends on it any more, so it overlaps the report and the audit record.
-		go g.f.Close()
+		// Closing a group with marks waits for the kernel's grace period (release.go).
+		releaseDetached(g.f)
 	})
 	return g.u.results()
 }

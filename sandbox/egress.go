@@ -9,32 +9,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// proxyFD is the stage's end of the socket pair over which it hands the host the egress proxy's
-// listening socket.
-const proxyFD = 4
-
 // Egress serves the plan's egress proxy on a listener that lives in the sandbox's own network
 // namespace; it returns a function that stops serving and waits for it, called when the command
 // has ended.
 type Egress func(l net.Listener) (stop func())
-
-// handOverListener, in the stage, listens on addr inside the sandbox's network namespace and
-// passes the socket to the host: a socket keeps the namespace it was made in, so the host-side
-// proxy accepts the sandbox's connections while it dials out through the host's network, and no
-// other route into or out of the sandbox exists.
-func handOverListener(addr string, fd int) error {
-	l, err := net.Listen("tcp4", addr)
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	f, err := l.(*net.TCPListener).File()
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return unix.Sendmsg(fd, []byte{1}, unix.UnixRights(int(f.Fd())), nil, 0)
-}
 
 // receiveListener, on the host, waits for the stage's listening socket.
 func receiveListener(conn *os.File, timeout time.Duration) (net.Listener, error) {

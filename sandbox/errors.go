@@ -13,7 +13,8 @@ var (
 	// ErrLandlock marks a kernel whose Landlock cannot enforce the plan (it wraps ErrUnsupported).
 	ErrLandlock = fmt.Errorf("%w: landlock", ErrUnsupported)
 	// ErrUserNamespace marks an unprivileged user who may not create the user namespace the
-	// sandbox is built in (it wraps ErrUnsupported); RunDegraded is the policy's alternative.
+	// sandbox is built in (it wraps ErrUnsupported); degraded.Run (package
+	// sandbox/degraded) is the policy's alternative.
 	ErrUserNamespace = fmt.Errorf("%w: user namespaces", ErrUnsupported)
 	// ErrLinkedGrant marks a granted path that passes through a symlink in a tree sandboxes can
 	// write: it is refused rather than followed.

@@ -33,7 +33,7 @@ func applyLimits(cfg *configs.Config, l policy.Limits, rootless bool) error {
 		// SIGXCPU at the limit, SIGKILL a second later for a process that ignores it.
 		cfg.Rlimits = append(cfg.Rlimits, configs.Rlimit{Type: unix.RLIMIT_CPU, Soft: secs, Hard: secs + 1})
 	}
-	// rootless memory: RLIMIT_DATA, set by the exec step (stageSpec.DataLimit)
+	// rootless memory: RLIMIT_DATA, set by the stage just before execve (stage.Spec.DataLimit)
 	if l.Processes > 0 && rootless {
 		// The stage and its helper count too.
 		n := uint64(l.Processes) + 2
@@ -58,7 +58,7 @@ type cgroupLimits struct {
 func (c cgroupLimits) none() bool { return c.Memory == 0 && c.Pids == 0 }
 
 // sandboxCgroupLimits are the plan's sandbox-wide limits: memory and processes as root. Without
-// root there are none (the rlimits of applyLimits and the exec step stand in), and so no cgroup.
+// root there are none (the rlimits of applyLimits and the stage stand in), and so no cgroup.
 func sandboxCgroupLimits(l policy.Limits, rootless bool) cgroupLimits {
 	if rootless {
 		return cgroupLimits{}

@@ -64,6 +64,11 @@ func observable(plan *policy.Plan, p string) bool {
 	return within(p, plan.Workspace) || (plan.Home != "" && within(p, plan.Home))
 }
 
+// within says whether p is base or lies below it.
+func within(p, base string) bool {
+	return p == base || base == "/" || strings.HasPrefix(p, base+"/")
+}
+
 // maskMounts turns the plan's masks into mounts: an empty read-only file or folder of the run's
 // own, bound over each observable path, and runc's masks (a bind of /dev/null or an empty
 // read-only tmpfs) for the rest. The run's objects are kept in st for watchMasks.
@@ -130,7 +135,7 @@ func watchMasks(objects []maskObject) (*maskWatch, error) {
 	}
 	// Unprivileged fanotify (Linux 5.13) reports file handles, inode marks only, no pids of
 	// other processes; that is all this needs.
-	fd, err := unix.FanotifyInit(unix.FAN_CLASS_NOTIF|unix.FAN_CLOEXEC|unix.FAN_NONBLOCK|unix.FAN_REPORT_FID,
+	fd, err := fanotifyInit(unix.FAN_CLASS_NOTIF|unix.FAN_CLOEXEC|unix.FAN_NONBLOCK|unix.FAN_REPORT_FID,
 		unix.O_RDONLY|unix.O_CLOEXEC|unix.O_LARGEFILE)
 	if err != nil {
 		return nil, fmt.Errorf("%w: fanotify: %v", errNoWatch, err)
@@ -260,7 +265,7 @@ func (w *maskWatch) finish() []MaskedRead {
 			w.drain() // a read past the deadline reads nothing: take the rest here
 		case <-time.After(2 * time.Second):
 		}
-		w.f.Close()
+		releaseDetached(w.f) // a group with marks waits for a grace period when closed
 	})
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -14,9 +14,6 @@ import (
 	"github.com/skillrun/skillrun/sandbox/seccomp"
 )
 
-// notifyExecFD is where the exec step finds the socket to the supervisor.
-const notifyExecFD = 3
-
 // Denial is a refusal the sandbox observed: a reported syscall the seccomp filter stopped.
 type Denial struct {
 	Syscall string `json:"syscall"`
@@ -101,7 +98,8 @@ func (s *supervisor) run() {
 	}
 }
 
-// receive waits for the exec step's listener; false when the exec step ended without one.
+// receive waits for the command's listener (the stage's child sends it); false when that process
+// ended without one.
 func (s *supervisor) receive() (int, bool) {
 	for {
 		fds := []unix.PollFd{{Fd: int32(s.conn.Fd()), Events: unix.POLLIN}, {Fd: int32(s.stop[0]), Events: unix.POLLIN}}

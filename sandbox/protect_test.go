@@ -36,18 +36,6 @@ func TestProtectMountsCoversSymlinks(t *testing.T) {
 	}
 }
 
-func TestExpandMasks(t *testing.T) {
-	dir := t.TempDir()
-	for _, n := range []string{"ssh_host_rsa_key", "ssh_host_ed25519_key", "ssh_host_rsa_key.pub"} {
-		os.WriteFile(filepath.Join(dir, n), nil, 0o600)
-	}
-	got := expandMasks([]string{"/etc/shadow", dir + "/*_key"})
-	want := []string{"/etc/shadow", dir + "/ssh_host_ed25519_key", dir + "/ssh_host_rsa_key"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %q, want %q", got, want)
-	}
-}
-
 // TestProtectMountsTargets: a missing protected path becomes a target for the creation guard and
 // gets no mount; a glob line binds each match and becomes a target for new names; nothing is
 // created on the host.

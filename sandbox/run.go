@@ -1,10 +1,10 @@
 package sandbox
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,6 +20,7 @@ import (
 	"github.com/skillrun/skillrun/policy"
 	"github.com/skillrun/skillrun/sandbox/landlock"
 	"github.com/skillrun/skillrun/sandbox/seccomp"
+	"github.com/skillrun/skillrun/sandbox/stage"
 	"github.com/skillrun/skillrun/sandbox/trace"
 )
 
@@ -87,7 +88,7 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	// The filter compiles while the sandbox starts; the exec step only loads it.
+	// The filter was compiled at build time (seccomp.Program); the stage only loads it.
 	notifying := notifySupported()
 	if opt.Record != nil {
 		if err := prepareRecording(notifying); err != nil {
@@ -163,7 +164,7 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 		return nil, fmt.Errorf("%w: %v", ErrSetup, err)
 	}
 	defer lifeW.Close()
-	// The seccomp supervisor's socket: the exec step sends its filter's listener over it.
+	// The seccomp supervisor's socket: the command's process sends its filter's listener over it.
 	var notifyHost, notifyStage *os.File
 	notifyFD := 0
 	if notifying {
@@ -194,16 +195,12 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	if prog.err != nil {
 		return nil, fmt.Errorf("%w: seccomp: %v", ErrSetup, prog.err)
 	}
-	spec, _ := json.Marshal(stageSpec{
-		Seccomp: prog.bpf,
-		Argv:    plan.Command.Argv, Shell: plan.Command.Shell, Cwd: plan.Cwd,
-		Nested: rootless, MapUID: plan.User.UID, MapGID: plan.User.GID,
-		Proxy: plan.Network.Proxy, Confine: plan.Confine,
-		DataLimit: dataLimit(plan.Limits, rootless), Pins: pins,
-		Notify: notifyFD > 0, NotifyFD: notifyFD, GuardFD: guardFD,
-	})
+	spec, err := stageSpec(plan, prog.bpf, pins, rootless, notifyFD, guardFD)
+	if err != nil {
+		return nil, err
+	}
 	proc := &libcontainer.Process{
-		Args:            []string{StagePath, StageArg, string(spec)},
+		Args:            append([]string{StagePath, StageArg}, spec...),
 		Env:             plan.Env,
 		Cwd:             "/",
 		Stdin:           opt.Stdin,
@@ -330,6 +327,47 @@ func Run(plan *policy.Plan, opt Options) (*Result, error) {
 	return res, nil
 }
 
+// proxyFD is the stage's end of the socket pair over which it hands the host the egress proxy's
+// listening socket: right after the lifeline (see the ExtraFiles in Run).
+const proxyFD = 4
+
+// stageSpec computes everything the C stage needs (package stage) and returns its arguments: the
+// Landlock rights for this kernel's ABI, the seccomp program, the descriptors (see the
+// ExtraFiles below) and the pins, then the command's words.
+func stageSpec(plan *policy.Plan, prog []byte, pins []pin, rootless bool, notifyFD, guardFD int) ([]string, error) {
+	ruleset, err := landlock.Compile(plan.Confine.Landlock)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrLandlock, err)
+	}
+	spec := stage.Spec{
+		Argv: plan.Command.Argv, Shell: plan.Command.Shell, Cwd: plan.Cwd,
+		Nested:    rootless,
+		NotifyFD:  notifyFD,
+		GuardFD:   guardFD,
+		DataLimit: dataLimit(plan.Limits, rootless),
+		Landlock:  *ruleset,
+		Seccomp:   prog,
+	}
+	if rootless {
+		spec.MapUID, spec.MapGID = uint32(plan.User.UID), uint32(plan.User.GID)
+	}
+	if plan.Network.Proxy != "" {
+		addr, err := netip.ParseAddrPort(plan.Network.Proxy)
+		if err != nil {
+			return nil, fmt.Errorf("%w: the egress proxy's address: %v", ErrSetup, err)
+		}
+		spec.ProxyFD, spec.ProxyAddr = proxyFD, addr
+	}
+	for _, p := range pins {
+		spec.Pins = append(spec.Pins, stage.Pin{Path: p.Path, Dev: p.Dev, Ino: p.Ino})
+	}
+	args, err := spec.Args()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSetup, err)
+	}
+	return args, nil
+}
+
 var noNewPrivs = true
 
 type compiledFilter struct {
@@ -337,13 +375,20 @@ type compiledFilter struct {
 	err error
 }
 
-// compileFilter compiles the seccomp filter in the background.
+// compileFilter finds the seccomp program for opt. Where the binary holds the programs compiled
+// at build time (seccomp.Generated) that is a look-up, done here; on an architecture without
+// them libseccomp compiles the program, in the background while the sandbox starts.
 func compileFilter(opt seccomp.Options) <-chan compiledFilter {
 	c := make(chan compiledFilter, 1)
-	go func() {
+	compile := func() {
 		bpf, err := seccomp.Program(opt)
 		c <- compiledFilter{bpf, err}
-	}()
+	}
+	if seccomp.Generated() {
+		compile()
+	} else {
+		go compile()
+	}
 	return c
 }
 
@@ -379,7 +424,7 @@ func exitCode(ps *os.ProcessState) int {
 }
 
 // kernelCanConfine fails closed before anything starts when the kernel cannot apply the plan's
-// Landlock ruleset or a seccomp filter; the exec step checks again where it applies them.
+// Landlock ruleset or a seccomp filter; the stage checks again where it applies them.
 func kernelCanConfine(plan *policy.Plan) error {
 	abi, err := landlock.ABI()
 	if err != nil {

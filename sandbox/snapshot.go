@@ -124,11 +124,11 @@ func snapshotMount(m policy.Mount) (*configs.Mount, snapshotSpec, error) {
 	return placeholder, snapshotSpec{Source: src, Path: m.Path, Digest: m.Digest, Exec: m.Exec}, nil
 }
 
-// checkRealPath fails when p does not exist or a symlink lies anywhere on it. A mount's Source
+// CheckRealPath fails when p does not exist or a symlink lies anywhere on it. A mount's Source
 // is its real path, so a symlink there appeared after the plan was made, and following it could
 // show anything on the host. (libcontainer binds by path, so a swap between this check and its
 // mount is not excluded, the same window as for the plan's other binds.)
-func checkRealPath(p string) error {
+func CheckRealPath(p string) error {
 	fd, err := unix.Openat2(unix.AT_FDCWD, p, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
@@ -230,6 +230,40 @@ func takeSnapshot(rootfs int, s snapshotSpec) error {
 	unix.Close(dst)
 	if err != nil {
 		return fmt.Errorf("move_mount onto %s: %w", s.Path, err)
+	}
+	return nil
+}
+
+// VerifyFolders hashes every verified folder of the plan where it lies and refuses the run when
+// one no longer matches its approved digest: for a run without a mount namespace (package
+// degraded), which runs the command from the live folder rather than from a snapshot. A change
+// between this check and the run is the one race such a run cannot close.
+func VerifyFolders(plan *policy.Plan) error {
+	for _, m := range plan.Mounts {
+		if m.Digest == "" {
+			continue
+		}
+		src := m.Path
+		if m.Source != "" {
+			src = m.Source
+		}
+		if err := CheckRealPath(src); err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrIntegrity, src, err)
+		}
+		root, err := os.OpenRoot(src)
+		if err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrIntegrity, src, err)
+		}
+		l, err := trust.Hash(root.FS(), trust.Options{})
+		root.Close()
+		switch {
+		case err != nil && folderChanged(err):
+			return fmt.Errorf("%w: %s: %v", ErrIntegrity, src, err)
+		case err != nil:
+			return fmt.Errorf("%w: hashing %s: %v", ErrSetup, src, err)
+		case l.Digest() != m.Digest:
+			return fmt.Errorf("%w: %s: its content hashes to %s, not to the approved %s", ErrIntegrity, src, l.Digest(), m.Digest)
+		}
 	}
 	return nil
 }

@@ -38,14 +38,16 @@ func init() {
 		libcontainer.Init()
 	case StageArg:
 		StageMain(os.Args[2:])
-	case ExecArg:
-		ExecMain(os.Args[2:])
+	case SweepArg:
+		SweepMain(os.Args[2:])
 	case CoverArg:
 		CoverMain(os.Args[2:])
 	case ProbeArg:
 		os.Exit(0)
 	case snapProbeArg:
 		snapProbe(os.Args[2:])
+	case goStageArg:
+		StageMain(os.Args[2:]) // what main does should the C stage ever not take __stage
 	}
 }
 

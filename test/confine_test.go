@@ -344,7 +344,9 @@ func TestKillNineCleansUp(t *testing.T) {
 		// It also keeps making a protected name: whatever is there when skillrun dies, the
 		// stage sweeps it before it exits. FIFOs, because a stopped skillrun holds the command's
 		// writes, mkdirs and links (they wait for its supervisor), and mknod does not wait.
-		cmd := e.command(t.Context(), "-c", "(while :; do mkfifo CLAUDE.md .claude; sleep 0.005; done) 2>/dev/null & echo ready; sleep "+marker+" & sleep "+marker)
+		// The redirection is opened before "ready": an open for writing waits for skillrun's
+		// supervisor, and a loop stuck there when skillrun stops would never make the name.
+		cmd := e.command(t.Context(), "-c", "exec 2>/dev/null; (while :; do mkfifo CLAUDE.md .claude; sleep 0.005; done) & echo ready; sleep "+marker+" & sleep "+marker)
 		out, _ := cmd.StdoutPipe()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -17,6 +17,9 @@ import (
 	"time"
 )
 
+// buildTags are the Makefile's TAGS: the tests build skillrun as a release is built.
+const buildTags = "seccomp netgo osusergo landlocktsync urfave_cli_no_docs"
+
 var (
 	skillrunBin string // the binary under test
 	probeBin    string // test/testdata/probe, copied into workspaces
@@ -39,7 +42,7 @@ func TestMain(m *testing.M) {
 				fmt.Fprintln(os.Stderr, "copying SKILLRUN_BIN:", err)
 				return 1
 			}
-		} else if err := goBuild(skillrunBin, "./cmd/skillrun", "1", "seccomp netgo osusergo landlocktsync urfave_cli_no_docs"); err != nil {
+		} else if err := goBuild(skillrunBin, "./cmd/skillrun", "1", buildTags); err != nil {
 			fmt.Fprintln(os.Stderr, "building skillrun:", err)
 			return 1
 		}

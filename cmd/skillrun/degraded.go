@@ -9,11 +9,12 @@ import (
 
 	"github.com/skillrun/skillrun/policy"
 	"github.com/skillrun/skillrun/sandbox"
+	"github.com/skillrun/skillrun/sandbox/degraded"
 )
 
 // Degraded mode (design section 5, "User namespace"): where this user may not create user
 // namespaces, a run fails closed unless the developer policy says `degraded: allow`; then it runs
-// with Landlock, seccomp and rlimits alone (sandbox.RunDegraded), which says so on stderr.
+// with Landlock, seccomp and rlimits alone (degraded.Run), which says so on stderr.
 
 // sysctlHint is how a machine that refuses user namespaces is usually fixed.
 const sysctlHint = "allow unprivileged user namespaces (e.g. sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0), or run as root"
@@ -28,7 +29,7 @@ func runSandbox(req policy.Request, plan *policy.Plan, opt sandbox.Options) (*sa
 	if !req.Policy.AllowsDegraded() {
 		return nil, withHints(exitFailed, err, userNamespaceHints(policyFile(req))...)
 	}
-	res, err = sandbox.RunDegraded(plan, opt)
+	res, err = degraded.Run(plan, opt)
 	if errors.Is(err, sandbox.ErrUserNamespace) {
 		// The policy allows degraded mode, but this kernel cannot provide it either.
 		return nil, withHints(exitFailed, err, "see what this machine can enforce with: skillrun doctor", sysctlHint)
@@ -72,7 +73,7 @@ func doctorDegraded(out io.Writer, f sandbox.Facts, text bool) error {
 			file = filepath.Join(d.own(), policy.PolicyFile)
 		}
 	}
-	unsupported := sandbox.DegradedSupport()
+	unsupported := degraded.Support()
 	switch {
 	case err != nil:
 		fmt.Fprintf(out, "degraded mode:    unknown (cannot read the policy: %s)\n", oneLine(err.Error()))

@@ -1,8 +1,9 @@
 // Command skillrun runs an AI agent's or a skill's shell command in a sandbox that gives it exactly
 // its granted capabilities: `skillrun [flags] -- CMD [ARGS...]` or `skillrun [flags] -c STRING`.
 //
-// The same binary is also libcontainer's init and the in-sandbox stage; main dispatches on the
-// first argument before the CLI sees it.
+// The same binary is also libcontainer's init and the in-sandbox stage; the stage is C that runs
+// before the Go runtime (sandbox/stage), the rest is dispatched on the first argument before the
+// CLI sees it.
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 	_ "github.com/opencontainers/runc/libcontainer/nsenter" // namespace setup before the Go runtime
 
 	"github.com/skillrun/skillrun/sandbox"
+	"github.com/skillrun/skillrun/sandbox/degraded"
 	"github.com/skillrun/skillrun/sandbox/trace"
 )
 
@@ -22,11 +24,13 @@ func init() {
 			// libcontainer re-executes this binary as the container's init; it never returns.
 			libcontainer.Init()
 		case sandbox.StageArg:
-			sandbox.StageMain(os.Args[2:])
-		case sandbox.ExecArg:
-			sandbox.ExecMain(os.Args[2:])
-		case sandbox.DegradedArg:
-			sandbox.DegradedMain(os.Args[2:])
+			sandbox.StageMain(os.Args[2:]) // only without the C stage: fails closed
+		case sandbox.SweepArg:
+			sandbox.SweepMain(os.Args[2:])
+		case degraded.ExecArg:
+			degraded.ExecMain(os.Args[2:])
+		case degraded.Arg:
+			degraded.Main(os.Args[2:])
 		case sandbox.CoverArg:
 			sandbox.CoverMain(os.Args[2:])
 		case sandbox.ProbeArg:

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"strconv"
+	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/urfave/cli/v2"
@@ -51,10 +56,97 @@ func planAction(c *cli.Context) error {
 		return err
 	}
 	if !c.Bool("json") {
-		if b, err = yaml.JSONToYAML(b); err != nil {
+		if b, err = jsonToYAML(b); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintln(out, string(b))
 	return nil
+}
+
+// jsonToYAML prints a JSON document as YAML, exactly as yaml.JSONToYAML does, which reads the JSON
+// with the YAML parser: that cost `skillrun plan` several milliseconds for a parse it does not
+// need. encoding/json reads it into the same values (objects in order as yaml.MapSlice, arrays as
+// []any, integers as uint64 or int64, decimals as float64), and the YAML encoder writes them;
+// TestJSONToYAML holds the two to the same values and bytes. A number written otherwise (1e3,
+// which the YAML parser reads as a string) is left to yaml.JSONToYAML; a plan has none.
+func jsonToYAML(data []byte) ([]byte, error) {
+	dec := jsonDecoder(data)
+	v, err := jsonValue(dec)
+	if errors.Is(err, errOtherNumber) {
+		return yaml.JSONToYAML(data)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("json: more than one value (%v)", err)
+	}
+	return yaml.Marshal(v)
+}
+
+var errOtherNumber = errors.New("a number neither an integer nor a decimal")
+
+func jsonDecoder(data []byte) *json.Decoder {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return dec
+}
+
+func jsonValue(dec *json.Decoder) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		if t == '{' {
+			m := yaml.MapSlice{}
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				v, err := jsonValue(dec)
+				if err != nil {
+					return nil, err
+				}
+				m = append(m, yaml.MapItem{Key: k, Value: v})
+			}
+			_, err := dec.Token()
+			return m, err
+		}
+		l := []any{}
+		for dec.More() {
+			v, err := jsonValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			l = append(l, v)
+		}
+		_, err := dec.Token()
+		return l, err
+	case json.Number:
+		n := t.String()
+		if u, err := strconv.ParseUint(n, 10, 64); err == nil {
+			return u, nil
+		}
+		if i, err := strconv.ParseInt(n, 10, 64); err == nil {
+			return i, nil
+		}
+		if whole, frac, ok := strings.Cut(strings.TrimPrefix(n, "-"), "."); ok && digits(whole) && digits(frac) {
+			return strconv.ParseFloat(n, 64)
+		}
+		return nil, errOtherNumber
+	}
+	return tok, nil
+}
+
+func digits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/skillrun/skillrun/policy"
 )
 
 func sample() Record {
@@ -154,15 +152,5 @@ func TestSignalOf(t *testing.T) {
 		if got := SignalOf(status); got != want {
 			t.Errorf("SignalOf(%d) = %d, want %d", status, got, want)
 		}
-	}
-}
-
-func TestNeverEnvScan(t *testing.T) {
-	f, err := policy.LoadFloor()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := scanNeverEnv(); !reflect.DeepEqual(got, f.NeverEnv) || len(got) == 0 {
-		t.Errorf("scanned never_env %q, the floor says %q", got, f.NeverEnv)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/skillrun/skillrun/policy"
-	"github.com/skillrun/skillrun/profiles"
 )
 
 // MinSecret is the shortest value Redact replaces: shorter ones ("1", "true") would blot out
@@ -17,44 +16,15 @@ const MinSecret = 8
 // Redacted replaces a secret's value in a record.
 const Redacted = "[redacted]"
 
-// floorEnv is the floor's never_env patterns. Every run needs them, and parsing floor.yaml costs
-// about a millisecond, so the list is read with a line scan (TestNeverEnvScan holds it to what
-// policy.LoadFloor parses); the full parse is the fallback.
+// floorEnv is the floor's never_env patterns, which every run's record needs.
 var floorEnv = sync.OnceValue(func() []string {
-	if pats := scanNeverEnv(); len(pats) > 0 {
-		return pats
-	}
 	f, err := policy.LoadFloor()
 	if err != nil || len(f.NeverEnv) == 0 {
-		// The built-in floor always parses (its tests say so); never log secrets if it did not.
+		// The built-in floor always loads (its tests say so); never log secrets if it did not.
 		return []string{"*"}
 	}
 	return f.NeverEnv
 })
-
-// scanNeverEnv reads the `never_env:` list of the built-in floor: `  - "PATTERN"` lines up to the
-// next key.
-func scanNeverEnv() []string {
-	data, err := profiles.Get(profiles.Floor)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	in := false
-	for _, line := range strings.Split(string(data), "\n") {
-		t := strings.TrimSpace(line)
-		switch {
-		case line == "never_env:":
-			in = true
-		case !in || t == "" || strings.HasPrefix(t, "#"):
-		case strings.HasPrefix(t, "- "):
-			out = append(out, strings.Trim(strings.TrimSpace(t[2:]), `"'`))
-		default:
-			return out
-		}
-	}
-	return out
-}
 
 // SecretValues returns the values of the caller's variables that hold secrets: those the floor's
 // never_env patterns name (*_TOKEN, *_KEY, AWS_*, …) and those named in extra (secrets a policy

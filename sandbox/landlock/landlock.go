@@ -114,39 +114,87 @@ func ApplyReal(rs policy.Landlock, stdio []int) (int, error) {
 	return apply(rs, stdio, true)
 }
 
-func apply(rs policy.Landlock, stdio []int, noFollow bool) (int, error) {
+// Ruleset is a plan's ruleset compiled for this kernel's ABI: the access bits the kernel handles,
+// and each path's bits already masked by them. Apply enforces it in Go; the in-sandbox stage
+// (sandbox/stage), which runs before any Go runtime, receives it from the host as plain numbers
+// and enforces it with the same few syscalls, so both read their rights from this one place.
+type Ruleset struct {
+	// MinABI is the plan's minimum; ABI is the kernel's (at most MaxABI), for which the masks
+	// below were computed. The stage re-reads the kernel's ABI and refuses to run below either.
+	MinABI, ABI int
+	// HandledFS, HandledNet and Scoped are landlock_ruleset_attr's fields.
+	HandledFS, HandledNet, Scoped uint64
+	// FileOnly are the rights a rule on a file (not a directory) may hold: the kernel refuses
+	// directory rights there.
+	FileOnly uint64
+	// StdioRead, StdioWrite and StdioDevice are the rights a rule on an inherited stdio
+	// descriptor gets: by its open mode, plus device ioctls for a character device (addStdio).
+	StdioRead, StdioWrite, StdioDevice uint64
+	Rules                              []Rule
+}
+
+// Rule is one path's rights, masked by what the ruleset handles.
+type Rule struct {
+	Path     string
+	Access   uint64
+	Optional bool
+}
+
+// Compile computes the ruleset for this kernel, failing closed below the plan's MinABI.
+func Compile(rs policy.Landlock) (*Ruleset, error) {
 	abi, err := ABI()
 	if err != nil {
-		return 0, fmt.Errorf("%w: %v", ErrUnsupported, err)
+		return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
 	}
+	return compileFor(rs, abi)
+}
+
+func compileFor(rs policy.Landlock, abi int) (*Ruleset, error) {
 	if abi < rs.MinABI {
-		return abi, fmt.Errorf("%w: the plan needs Landlock ABI %d, this kernel has %d", ErrUnsupported, rs.MinABI, abi)
+		return nil, fmt.Errorf("%w: the plan needs Landlock ABI %d, this kernel has %d", ErrUnsupported, rs.MinABI, abi)
 	}
 	abi = min(abi, MaxABI)
-	attr := ll.RulesetAttr{HandledAccessFS: handledFS(abi)}
+	c := &Ruleset{MinABI: rs.MinABI, ABI: abi, HandledFS: handledFS(abi)}
 	if abi >= 4 && rs.DenyTCP {
 		// Handled with no port rule: every bind and connect is refused.
-		attr.HandledAccessNet = ll.AccessNetConnectTCP | ll.AccessNetBindTCP
+		c.HandledNet = ll.AccessNetConnectTCP | ll.AccessNetBindTCP
 	}
 	if abi >= 6 {
-		attr.Scoped = ll.ScopeAbstractUnixSocket | ll.ScopeSignal
+		c.Scoped = ll.ScopeAbstractUnixSocket | ll.ScopeSignal
 	}
+	c.FileOnly = fileOnly & c.HandledFS
+	c.StdioRead = ll.AccessFSReadFile & c.HandledFS
+	c.StdioWrite = (ll.AccessFSWriteFile | ll.AccessFSTruncate) & c.HandledFS
+	c.StdioDevice = ll.AccessFSIoctlDev & c.HandledFS
+	for _, p := range rs.Paths {
+		access, err := rightsOf(p.Rights)
+		if err != nil {
+			return nil, err
+		}
+		c.Rules = append(c.Rules, Rule{Path: p.Path, Access: access & c.HandledFS, Optional: p.Optional})
+	}
+	return c, nil
+}
+
+func apply(rs policy.Landlock, stdio []int, noFollow bool) (int, error) {
+	c, err := Compile(rs)
+	if err != nil {
+		return 0, err
+	}
+	abi := c.ABI
+	attr := ll.RulesetAttr{HandledAccessFS: c.HandledFS, HandledAccessNet: c.HandledNet, Scoped: c.Scoped}
 	fd, err := ll.LandlockCreateRuleset(&attr, 0)
 	if err != nil {
 		return abi, fmt.Errorf("%w: creating the ruleset: %v", ErrUnsupported, err)
 	}
 	defer unix.Close(fd)
-	for _, p := range rs.Paths {
-		access, err := rightsOf(p.Rights)
-		if err != nil {
-			return abi, err
-		}
-		if err := addPath(fd, p, access&attr.HandledAccessFS, noFollow); err != nil {
+	for _, r := range c.Rules {
+		if err := addPath(fd, r, c.FileOnly, noFollow); err != nil {
 			return abi, err
 		}
 	}
 	for _, s := range stdio {
-		if err := addStdio(fd, s, attr.HandledAccessFS); err != nil {
+		if err := addStdio(fd, s, c); err != nil {
 			return abi, err
 		}
 	}
@@ -156,7 +204,8 @@ func apply(rs policy.Landlock, stdio []int, noFollow bool) (int, error) {
 	return abi, nil
 }
 
-func addPath(rulesetFD int, p policy.LandlockPath, access uint64, noFollow bool) error {
+func addPath(rulesetFD int, p Rule, fileRights uint64, noFollow bool) error {
+	access := p.Access
 	// Following symlinks is right here: these are the sandbox's own paths (/bin -> usr/bin), in
 	// a view the command could not change before this point. Real host paths are not followed.
 	var fd int
@@ -184,7 +233,7 @@ func addPath(rulesetFD int, p policy.LandlockPath, access uint64, noFollow bool)
 		return fmt.Errorf("%w: %s: %v", ErrUnsupported, p.Path, err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		access &= fileOnly // the kernel refuses directory rights on a file
+		access &= fileRights // the kernel refuses directory rights on a file
 	}
 	if access == 0 {
 		return nil
@@ -198,7 +247,7 @@ func addPath(rulesetFD int, p policy.LandlockPath, access uint64, noFollow bool)
 // addStdio lets the command re-open its own stdin, stdout or stderr the way it already has it
 // open: a terminal or a file the caller redirected has no path inside the sandbox, and
 // `echo x > /dev/stderr` must keep working. Pipes and sockets need no rule.
-func addStdio(rulesetFD, fd int, handled uint64) error {
+func addStdio(rulesetFD, fd int, c *Ruleset) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil // not open: nothing to re-open
@@ -214,16 +263,15 @@ func addStdio(rulesetFD, fd int, handled uint64) error {
 	var access uint64
 	switch fl & unix.O_ACCMODE {
 	case unix.O_RDONLY:
-		access = ll.AccessFSReadFile
+		access = c.StdioRead
 	case unix.O_WRONLY:
-		access = ll.AccessFSWriteFile | ll.AccessFSTruncate
+		access = c.StdioWrite
 	case unix.O_RDWR:
-		access = ll.AccessFSReadFile | ll.AccessFSWriteFile | ll.AccessFSTruncate
+		access = c.StdioRead | c.StdioWrite
 	}
 	if t == unix.S_IFCHR {
-		access |= ll.AccessFSIoctlDev
+		access |= c.StdioDevice
 	}
-	access &= handled
 	if access == 0 {
 		return nil
 	}

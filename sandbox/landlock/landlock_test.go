@@ -2,6 +2,7 @@ package landlock
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	ll "github.com/landlock-lsm/go-landlock/landlock/syscall"
 	"golang.org/x/sys/unix"
 
 	"github.com/skillrun/skillrun/policy"
@@ -175,5 +177,50 @@ func TestMinABIFailsClosed(t *testing.T) {
 func TestUnknownRight(t *testing.T) {
 	if _, err := rightsOf([]string{"fly"}); err == nil {
 		t.Fatal("an unknown right was accepted")
+	}
+}
+
+// TestCompileFor: what the host hands the C stage for each kernel ABI: the handled rights grow
+// with the ABI, each rule keeps only handled rights, and a plan above the kernel fails closed.
+func TestCompileFor(t *testing.T) {
+	rs := policy.Landlock{MinABI: 1, DenyTCP: true, Paths: []policy.LandlockPath{
+		{Path: "/usr", Rights: []string{policy.RightRead, policy.RightExec}},
+		{Path: "/work", Rights: []string{policy.RightRead, policy.RightWrite}, Optional: true},
+		{Path: "/dev", Rights: []string{policy.RightIoctl}},
+	}}
+	for _, tc := range []struct {
+		abi                 int
+		refer, trunc, ioctl bool
+		net, scoped         bool
+	}{
+		{abi: 1},
+		{abi: 2, refer: true},
+		{abi: 3, refer: true, trunc: true},
+		{abi: 4, refer: true, trunc: true, net: true},
+		{abi: 5, refer: true, trunc: true, net: true, ioctl: true},
+		{abi: 6, refer: true, trunc: true, net: true, ioctl: true, scoped: true},
+		{abi: 99, refer: true, trunc: true, net: true, ioctl: true, scoped: true},
+	} {
+		c, err := compileFor(rs, tc.abi)
+		if err != nil {
+			t.Fatalf("ABI %d: %v", tc.abi, err)
+		}
+		has := func(m, bit uint64) bool { return m&bit != 0 }
+		if c.ABI != min(tc.abi, MaxABI) || has(c.HandledFS, ll.AccessFSRefer) != tc.refer ||
+			has(c.HandledFS, ll.AccessFSTruncate) != tc.trunc || has(c.HandledFS, ll.AccessFSIoctlDev) != tc.ioctl ||
+			(c.HandledNet != 0) != tc.net || (c.Scoped != 0) != tc.scoped {
+			t.Errorf("ABI %d: %+v", tc.abi, c)
+		}
+		for _, m := range append([]uint64{c.FileOnly, c.StdioRead, c.StdioWrite, c.StdioDevice}, c.Rules[0].Access, c.Rules[1].Access, c.Rules[2].Access) {
+			if m&^c.HandledFS != 0 {
+				t.Errorf("ABI %d: rights %#x outside the handled %#x", tc.abi, m, c.HandledFS)
+			}
+		}
+		if !c.Rules[1].Optional || c.Rules[0].Optional || (c.Rules[2].Access != 0) != tc.ioctl {
+			t.Errorf("ABI %d: rules %+v", tc.abi, c.Rules)
+		}
+	}
+	if _, err := compileFor(policy.Landlock{MinABI: 4}, 3); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("a plan above the kernel's ABI compiled: %v", err)
 	}
 }

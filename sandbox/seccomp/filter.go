@@ -37,6 +37,17 @@ type Options struct {
 	RecordWrites bool
 }
 
+// ErrOptions says a combination of Options makes no filter: Record and RecordWrites act on the
+// notification actions, so each needs Notify.
+var ErrOptions = errors.New("invalid seccomp options")
+
+func (o Options) check() error {
+	if (o.Record || o.RecordWrites) && !o.Notify {
+		return fmt.Errorf("%w: Record and RecordWrites need Notify (%+v)", ErrOptions, o)
+	}
+	return nil
+}
+
 // rules returns the table's rules that apply with opt.
 func rules(opt Options) []Rule {
 	var out []Rule
@@ -97,6 +108,9 @@ func Build(opt Options) (*libseccomp.ScmpFilter, error) {
 }
 
 func build(f *libseccomp.ScmpFilter, opt Options) error {
+	if err := opt.check(); err != nil {
+		return err
+	}
 	if err := f.SetBadArchAction(libseccomp.ActKillProcess); err != nil {
 		return err
 	}
@@ -176,8 +190,9 @@ func addOpenWriteRules(f *libseccomp.ScmpFilter, nr libseccomp.ScmpSyscall, arg 
 	return nil
 }
 
-// Load builds the filter for opt and installs it on the calling thread; it is inherited across
-// fork and execve. no_new_privs must be set (the sandbox sets it). With opt.Notify it returns the
+// Load builds the filter for opt with libseccomp and installs it on the calling thread; it is
+// inherited across fork and execve. A run uses Program and LoadProgram instead; the tests load
+// both ways and expect the same refusals. no_new_privs must be set (the sandbox sets it). With opt.Notify it returns the
 // listener descriptor (close-on-exec), which the caller hands to the supervisor and closes: a
 // command holding it could answer its own notifications and let a refused call through.
 func Load(opt Options) (notify int, err error) {
@@ -200,10 +215,10 @@ func Load(opt Options) (notify int, err error) {
 	return int(fd), nil
 }
 
-// Program compiles the table for opt into the classic BPF program the kernel loads. skillrun
-// compiles it while the sandbox starts, and the exec step only loads it (LoadProgram): compiling
-// in the exec step would put libseccomp's work on the path of every command.
-func Program(opt Options) ([]byte, error) {
+// Compile compiles the table for opt with libseccomp into the classic BPF program the kernel
+// loads. go generate stores its output for every valid opt (programs.go); a run calls it only on
+// an architecture without that table (Program).
+func Compile(opt Options) ([]byte, error) {
 	f, err := Build(opt)
 	if err != nil {
 		return nil, err

@@ -22,7 +22,7 @@ func TestTableGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got != string(want) {
-		t.Errorf("the seccomp table changed; review it and run go test ./sandbox/seccomp -update")
+		t.Errorf("the seccomp table changed; review it, then run: go test ./sandbox/seccomp -update && go generate ./sandbox/seccomp")
 	}
 }
 

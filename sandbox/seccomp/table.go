@@ -2,6 +2,11 @@
 // default profile: every syscall the table does not name fails with ENOSYS (so libc, Go and libuv
 // fall back), the explicit denials fail with EPERM, and a syscall from any architecture other than
 // the native one kills the process (i386 int 0x80 and x32 would bypass every argument check).
+//
+// libseccomp compiles the table into classic BPF at build time, one program per valid [Options]
+// (programs.go; go generate ./sandbox/seccomp writes programs_GOARCH.go): a run picks its
+// program with [Program]; the in-sandbox stage (package stage, in C) loads it, and degraded mode's
+// exec step installs it with [LoadProgram].
 package seccomp
 
 import (

@@ -1,7 +1,9 @@
 // Package trace times the phases of one skillrun process, for the benchmarks' table of where a
 // run's time goes. It costs one environment lookup when off. When SKILLRUN_TRACE names a file,
 // each [Mark] notes the time since the previous one, and [Flush] appends them to that file as one
-// JSON object per process ({"phase": milliseconds, ...}, in order); nothing else reads it.
+// JSON object per process ({"phase": milliseconds, ...}, in order, then "@init" and "@flush": the
+// wall clock in Unix milliseconds when the package was initialised and when it flushed, so a
+// caller that timed the process can tell the start and exit apart); nothing else reads it.
 package trace
 
 import (
@@ -19,6 +21,7 @@ var (
 	mu    sync.Mutex
 	file  = os.Getenv(Env)
 	last  = time.Now()
+	began = last
 	names []string
 	spans []time.Duration
 )
@@ -63,6 +66,11 @@ func Flush() {
 		b.WriteByte(':')
 		b.WriteString(strconv.FormatFloat(float64(spans[i].Microseconds())/1000, 'f', 3, 64))
 	}
+	if len(names) > 0 {
+		b.WriteByte(',')
+	}
+	unixMS := func(t time.Time) string { return strconv.FormatFloat(float64(t.UnixMicro())/1000, 'f', 3, 64) }
+	b.WriteString(`"@init":` + unixMS(began) + `,"@flush":` + unixMS(time.Now()))
 	b.WriteString("}\n")
 	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
