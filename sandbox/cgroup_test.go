@@ -294,3 +294,55 @@ func waitForCond(d time.Duration, cond func() bool) bool {
 	}
 	return cond()
 }
+
+// TestLockOwnerOf: the owner of a run's lock, as /proc/locks names it, is alive while it lives,
+// gone once it died even though a child still holds the lock (a sandbox's init does), and
+// unlisted once nobody does.
+func TestLockOwnerOf(t *testing.T) {
+	if _, err := exec.LookPath("flock"); err != nil {
+		t.Skip("no flock(1) to take a lock from another process")
+	}
+	name := filepath.Join(t.TempDir(), "run.lock")
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// flock(1) takes the lock and leaves its descriptor to sleep, as skillrun leaves its lock to
+	// the stage.
+	owner := exec.Command("flock", "-x", name, "sleep", "30")
+	if err := owner.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { owner.Process.Kill(); owner.Wait() }()
+	if !waitForCond(5*time.Second, func() bool { return lockOwnerOf(f) == ownerAlive && unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil }) {
+		t.Fatalf("while flock(1) lives: %v, want alive", lockOwnerOf(f))
+	}
+	sleeper := childOf(t, owner.Process.Pid)
+	owner.Process.Kill()
+	owner.Wait()
+	if got := lockOwnerOf(f); got != ownerGone {
+		t.Errorf("owner dead, its child holding the lock: %v, want gone", got)
+	}
+	unix.Kill(sleeper, unix.SIGKILL)
+	if !waitForCond(5*time.Second, func() bool { return lockOwnerOf(f) == ownerUnlisted }) {
+		t.Errorf("nobody holding the lock: %v, want unlisted", lockOwnerOf(f))
+	}
+}
+
+// childOf waits for the one child of pid and returns it.
+func childOf(t *testing.T, pid int) int {
+	var child int
+	if !waitForCond(5*time.Second, func() bool {
+		b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(pid) + "/children")
+		child, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return child > 0
+	}) {
+		t.Fatalf("process %d started no child", pid)
+	}
+	return child
+}
+
+func (o lockOwner) String() string {
+	return [...]string{"alive", "gone", "unlisted"}[o]
+}

@@ -179,7 +179,7 @@ func cleanStale(root string) (undone []BlockedCreation) {
 		if err != nil {
 			continue
 		}
-		if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+		if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil && !takeOrphaned(root, id, f) {
 			f.Close() // alive
 			continue
 		}
@@ -212,6 +212,75 @@ func cleanStale(root string) (undone []BlockedCreation) {
 		f.Close()
 	}
 	return undone
+}
+
+// takeOrphaned takes the lock of a run whose skillrun died while its sandbox lives on, after
+// killing the sandbox. The lock is shared with the sandbox's init (it reads the guard list
+// through it), so it outlives skillrun: for the moment the stage takes to exit, and for good
+// when skillrun was killed after runc's init reported ready and before skillrun opened the exec
+// FIFO: that init waits in open(2) for a reader, and nothing else ends it (runc sets no
+// parent-death signal on it, and it has not reached the stage and its lifeline yet). The kernel
+// names, in /proc/locks, the process that took the lock: when that skillrun is gone, the
+// sandbox is an orphan.
+func takeOrphaned(root, id string, lock *os.File) bool {
+	switch lockOwnerOf(lock) {
+	case ownerAlive:
+		return false
+	case ownerUnlisted:
+		// Released between the two looks: whoever held it is gone.
+		return unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil
+	}
+	if c, err := libcontainer.Load(filepath.Join(root, "containers"), id); err == nil {
+		_ = c.Signal(syscall.SIGKILL) // the init, checked by its start time: PID 1 takes the rest
+	}
+	for wait := time.Millisecond; wait < 300*time.Millisecond; wait *= 2 {
+		if unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+			return true
+		}
+		time.Sleep(wait)
+	}
+	return false // still dying: the next run takes it
+}
+
+// lockOwner is what /proc/locks says about the process that took a lock.
+type lockOwner int
+
+const (
+	ownerAlive    lockOwner = iota // alive, or unknown (outside this PID namespace)
+	ownerGone                      // exited
+	ownerUnlisted                  // no lock on the file any more
+)
+
+// lockOwnerOf looks up, in /proc/locks, the process that took the flock on f.
+func lockOwnerOf(f *os.File) lockOwner {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return ownerAlive
+	}
+	locks, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		return ownerAlive
+	}
+	// 1: FLOCK  ADVISORY  WRITE 13594 fe:00:9986434 0 EOF (blocked waiters are "1: -> FLOCK ...")
+	file := fmt.Sprintf("%02x:%02x:%d", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
+	for _, l := range strings.Split(string(locks), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 6 || f[1] != "FLOCK" || f[5] != file {
+			continue
+		}
+		if pid, err := strconv.Atoi(f[4]); err != nil || pid <= 0 {
+			return ownerAlive // the kernel shows 0 for an owner outside this PID namespace
+		}
+		b, err := os.ReadFile("/proc/" + f[4] + "/stat")
+		if err != nil {
+			return ownerGone
+		}
+		if i := strings.LastIndexByte(string(b), ')'); i > 0 && i+2 < len(b) && (b[i+2] == 'Z' || b[i+2] == 'X') {
+			return ownerGone
+		}
+		return ownerAlive
+	}
+	return ownerUnlisted
 }
 
 // removeCgroupDirs removes cgroups whose processes are gone or going, and reports whether none is
