@@ -118,10 +118,7 @@ func reportSyscalls(w io.Writer, denials []sandbox.Denial, quiet bool) []audit.D
 		if d.Process != "" {
 			by = " by " + d.Process
 		}
-		times := ""
-		if d.Count > 1 {
-			times = fmt.Sprintf(" %d times", d.Count)
-		}
+		times := timesSuffix(d.Count)
 		fmt.Fprintf(w, "skillrun: blocked: %s%s%s (%s)\n", call, by, times, d.Why)
 	}
 	if n := len(denials) - maxBlockedLines; n > 0 && !quiet {
@@ -135,23 +132,14 @@ func reportSyscalls(w io.Writer, denials []sandbox.Denial, quiet bool) []audit.D
 func reportMaskedReads(w io.Writer, plan *policy.Plan, req policy.Request, reads []sandbox.MaskedRead, quiet bool) []audit.Denial {
 	var out []audit.Denial
 	for i, r := range reads {
-		origin, reason := "floor", "never readable"
-		for _, d := range plan.Why {
-			if d.Kind == "path" && d.Decision == "masked" && d.Subject == r.Entry {
-				origin, reason = d.Origin, d.Reason
-				break
-			}
-		}
+		origin, reason := pathWhy(plan, "masked", r.Entry, "never readable")
 		hint := liftHint(req, origin, r.Entry)
 		out = append(out, audit.Denial{Kind: audit.DenialPath, Path: r.Path, Access: "read", Count: r.Count,
 			Rule: origin + ": " + reason, Hint: hint})
 		if quiet || i >= maxBlockedLines {
 			continue
 		}
-		times := ""
-		if r.Count > 1 {
-			times = fmt.Sprintf(" %d times", r.Count)
-		}
+		times := timesSuffix(r.Count)
 		fmt.Fprintf(w, "skillrun: blocked: read of %s%s (%s: %s; the command saw it empty)\n",
 			tildePath(r.Path, req.Home), times, origin, reason)
 		fmt.Fprintf(w, "skillrun: hint: %s\n", hint)
@@ -160,6 +148,25 @@ func reportMaskedReads(w io.Writer, plan *policy.Plan, req policy.Request, reads
 		fmt.Fprintf(w, "skillrun: blocked: %d more masked paths read; see them with: skillrun log --denied\n", n)
 	}
 	return out
+}
+
+// pathWhy is the origin and reason of the plan's line that decided entry (masked or protected),
+// or the floor's with fallback when the plan names none.
+func pathWhy(plan *policy.Plan, decision, entry, fallback string) (origin, reason string) {
+	for _, d := range plan.Why {
+		if d.Kind == "path" && d.Decision == decision && d.Subject == entry {
+			return d.Origin, d.Reason
+		}
+	}
+	return "floor", fallback
+}
+
+// timesSuffix is " N times" for a denial seen more than once.
+func timesSuffix(count int) string {
+	if count > 1 {
+		return fmt.Sprintf(" %d times", count)
+	}
+	return ""
 }
 
 // liftHint names what would let a command read a masked path: an unsafe: line for the floor, or
@@ -197,13 +204,7 @@ func floorOrigin(origin string) bool {
 func reportBlockedCreations(w io.Writer, plan *policy.Plan, req policy.Request, blocked []sandbox.BlockedCreation, quiet bool) []audit.Denial {
 	var out []audit.Denial
 	for i, b := range blocked {
-		origin, reason := "floor", "never writable"
-		for _, d := range plan.Why {
-			if d.Kind == "path" && d.Decision == "protected" && d.Subject == b.Entry {
-				origin, reason = d.Origin, d.Reason
-				break
-			}
-		}
+		origin, reason := pathWhy(plan, "protected", b.Entry, "never writable")
 		hint := liftHintFor(req, origin, b.Entry, "write")
 		what := "undone, kept in " + b.Kept
 		if b.Kept == "" {
@@ -220,10 +221,7 @@ func reportBlockedCreations(w io.Writer, plan *policy.Plan, req policy.Request, 
 		if quiet || i >= maxBlockedLines {
 			continue
 		}
-		times := ""
-		if b.Count > 1 {
-			times = fmt.Sprintf(" %d times", b.Count)
-		}
+		times := timesSuffix(b.Count)
 		fmt.Fprintf(w, "skillrun: blocked: creation of %s%s (%s; %s)\n", tildePath(b.Path, req.Home), times, rule, what)
 		fmt.Fprintf(w, "skillrun: hint: %s\n", hint)
 	}
@@ -239,23 +237,14 @@ func reportBlockedCreations(w io.Writer, plan *policy.Plan, req policy.Request, 
 func reportBlockedWrites(w io.Writer, plan *policy.Plan, req policy.Request, writes []sandbox.BlockedWrite, quiet bool) []audit.Denial {
 	var out []audit.Denial
 	for i, b := range writes {
-		origin, reason := "floor", "never writable"
-		for _, d := range plan.Why {
-			if d.Kind == "path" && d.Decision == "protected" && d.Subject == b.Entry {
-				origin, reason = d.Origin, d.Reason
-				break
-			}
-		}
+		origin, reason := pathWhy(plan, "protected", b.Entry, "never writable")
 		hint := liftHintFor(req, origin, b.Entry, "write")
 		out = append(out, audit.Denial{Kind: audit.DenialPath, Path: b.Path, Access: b.Access, Count: b.Count,
 			Rule: origin + ": " + reason, Hint: hint})
 		if quiet || i >= maxBlockedLines {
 			continue
 		}
-		times := ""
-		if b.Count > 1 {
-			times = fmt.Sprintf(" %d times", b.Count)
-		}
+		times := timesSuffix(b.Count)
 		verb := map[string]string{"write": "write to", "create": "creation of", "remove": "removal of"}[b.Access]
 		fmt.Fprintf(w, "skillrun: blocked: %s %s%s (%s: %s; read-only in the sandbox)\n", verb, tildePath(b.Path, req.Home), times, origin, reason)
 		fmt.Fprintf(w, "skillrun: hint: %s\n", hint)
